@@ -1,0 +1,396 @@
+//! Errors: what a tool call can fail with ([`ToolError`], classified in this
+//! one place) and what a run can fail with ([`OrchestratorError`], each
+//! variant with a stable machine-readable [`code`](OrchestratorError::code)).
+
+use std::any::Any;
+use std::fmt;
+use std::rc::Rc;
+
+use crate::platform::{StoreError, Usage};
+use crate::reliability::{BudgetType, RetryHint};
+
+/// What kind of failure a tool call met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ToolErrorCategory {
+    /// 429: the provider asks us to slow down (retryable, counts against it).
+    RateLimit,
+    /// 5xx: the provider failed (retryable).
+    Server,
+    /// 408, an attempt timeout or a `TimeoutError` (retryable).
+    Timeout,
+    /// The request never got an answer: connection refused, reset, DNS (retryable).
+    Network,
+    /// 400, 401, 403, 404, 409, 422 or a validation error: the request's fault.
+    Client,
+    /// The tool answered with something that is not an output.
+    InvalidOutput,
+    /// Every breaker on the plan was open.
+    CircuitOpen,
+    /// Anything else; not retried.
+    Unknown,
+}
+
+impl ToolErrorCategory {
+    /// The snake_case name used in JS (`rate_limit`, `server`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RateLimit => "rate_limit",
+            Self::Server => "server",
+            Self::Timeout => "timeout",
+            Self::Network => "network",
+            Self::Client => "client",
+            Self::InvalidOutput => "invalid_output",
+            Self::CircuitOpen => "circuit_open",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Whether failures of this kind are worth another try by default.
+    pub fn retryable_by_default(self) -> bool {
+        matches!(
+            self,
+            Self::RateLimit | Self::Server | Self::Timeout | Self::Network
+        )
+    }
+
+    /// The category an HTTP status belongs to.
+    pub fn from_status(status: u16) -> Self {
+        match status {
+            429 => Self::RateLimit,
+            408 => Self::Timeout,
+            500..=599 => Self::Server,
+            400..=499 => Self::Client,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// One failed tool call.
+///
+/// Retry, breaker and fallback decisions all read [`ToolError::retryable`];
+/// nothing else in the crate looks at a status code.
+#[derive(Clone)]
+pub struct ToolError {
+    /// What kind of failure this is.
+    pub category: ToolErrorCategory,
+    /// Whether another call may succeed. Retryable failures also count
+    /// against the provider's circuit breaker; the request's own faults do not.
+    pub retryable: bool,
+    /// The HTTP status, when there was one.
+    pub status: Option<u16>,
+    /// A human-readable description (never contains credentials).
+    pub message: String,
+    /// The server's `Retry-After` / `retry-after-ms` hint, if any.
+    pub retry_hint: Option<RetryHint>,
+    /// Tokens the failed call still used (they count against budgets).
+    pub usage: Option<Usage>,
+    /// What the failed call still cost.
+    pub cost_usd: Option<f64>,
+    /// The host's original error value (a thrown JS value), handed back as `cause`.
+    pub source: Option<Rc<dyn Any>>,
+}
+
+impl fmt::Debug for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolError")
+            .field("category", &self.category)
+            .field("retryable", &self.retryable)
+            .field("status", &self.status)
+            .field("message", &self.message)
+            .field("retry_hint", &self.retry_hint)
+            .field("usage", &self.usage)
+            .field("cost_usd", &self.cost_usd)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.status {
+            Some(status) => write!(
+                f,
+                "{} ({}): {}",
+                self.category.as_str(),
+                status,
+                self.message
+            ),
+            None => write!(f, "{}: {}", self.category.as_str(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ToolError {}
+
+impl ToolError {
+    /// A failure of `category`, retryable as the category says.
+    pub fn new(category: ToolErrorCategory, message: impl Into<String>) -> Self {
+        Self {
+            category,
+            retryable: category.retryable_by_default(),
+            status: None,
+            message: message.into(),
+            retry_hint: None,
+            usage: None,
+            cost_usd: None,
+            source: None,
+        }
+    }
+
+    /// A failure classified by its HTTP status.
+    pub fn from_status(status: u16, message: impl Into<String>) -> Self {
+        let mut error = Self::new(ToolErrorCategory::from_status(status), message);
+        error.status = Some(status);
+        error
+    }
+
+    /// A retryable timeout.
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(ToolErrorCategory::Timeout, message)
+    }
+
+    /// A retryable network failure.
+    pub fn network(message: impl Into<String>) -> Self {
+        Self::new(ToolErrorCategory::Network, message)
+    }
+
+    /// A non-retryable fault of the request (validation).
+    pub fn client(message: impl Into<String>) -> Self {
+        Self::new(ToolErrorCategory::Client, message)
+    }
+
+    /// A tool that returned something other than an output.
+    pub fn invalid_output(tool_name: &str, message: impl fmt::Display) -> Self {
+        Self::new(
+            ToolErrorCategory::InvalidOutput,
+            format!("tool `{tool_name}` returned an invalid output: {message}"),
+        )
+    }
+
+    /// Overrides whether the failure is retryable (an explicit flag wins).
+    pub fn with_retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+
+    /// Attaches the server's retry hint.
+    pub fn with_retry_hint(mut self, hint: Option<RetryHint>) -> Self {
+        self.retry_hint = hint;
+        self
+    }
+
+    /// Attaches what the failed call still used.
+    pub fn with_usage(mut self, usage: Option<Usage>, cost_usd: Option<f64>) -> Self {
+        self.usage = usage;
+        self.cost_usd = cost_usd;
+        self
+    }
+
+    /// Keeps the host's original error value.
+    pub fn with_source(mut self, source: Rc<dyn Any>) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// Whether the failure counts against the provider's circuit breaker.
+    pub fn counts_against_provider(&self) -> bool {
+        self.retryable
+    }
+}
+
+/// Why an idempotency key could not be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConflictReason {
+    /// The key was used with a different request, tool or options.
+    FingerprintMismatch,
+    /// Another isolate holds the key and has not finished.
+    InProgress,
+}
+
+impl ConflictReason {
+    /// `fingerprint_mismatch` or `in_progress`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FingerprintMismatch => "fingerprint_mismatch",
+            Self::InProgress => "in_progress",
+        }
+    }
+}
+
+/// Why a run (or building an orchestrator) failed.
+#[derive(Clone, Debug)]
+pub enum OrchestratorError {
+    /// Configuration rejected at construction.
+    InvalidConfig {
+        /// The config path as the user spelled it (`reliability.retryPolicy.maxAttempts`).
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A `run()` argument rejected before anything ran.
+    InvalidRequest {
+        /// The option or part of the request (`idempotencyKey`, `budget.tokens`, `request`).
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// An explicit `toolName` that is not registered.
+    UnknownTool {
+        /// The name asked for.
+        tool_name: String,
+    },
+    /// No rule matched and there is no default tool.
+    NoTool,
+    /// The plan ran out: a non-retryable failure, retries exhausted on the
+    /// last tool, or every breaker open.
+    ToolExecution {
+        /// The last tool tried (or the first planned, when none could be).
+        tool_name: String,
+        /// Tool calls made in the run, across fallbacks.
+        attempts: u32,
+        /// The category of the last failure (`circuit_open` when none ran).
+        category: ToolErrorCategory,
+        /// The last failure, when a call was made.
+        cause: Option<Box<ToolError>>,
+    },
+    /// A budget stopped the run.
+    BudgetExceeded {
+        /// Which budget.
+        budget_type: BudgetType,
+        /// Its limit.
+        limit: f64,
+        /// What the run had spent (or would have, for a call not started).
+        spent: f64,
+    },
+    /// The idempotency key cannot be used for this run.
+    Conflict {
+        /// The caller's key.
+        key: String,
+        /// Why.
+        reason: ConflictReason,
+    },
+    /// The run passed its `timeoutMs`.
+    Timeout {
+        /// The deadline it was given.
+        timeout_ms: f64,
+    },
+    /// The caller aborted the run.
+    Aborted,
+    /// The idempotency store failed before the tool ran, and the config says
+    /// to fail rather than risk a second execution.
+    Store(StoreError),
+}
+
+impl OrchestratorError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidConfig { .. } => "invalid_config",
+            Self::InvalidRequest { .. } => "invalid_request",
+            Self::UnknownTool { .. } => "unknown_tool",
+            Self::NoTool => "no_tool",
+            Self::ToolExecution { .. } => "tool_failed",
+            Self::BudgetExceeded { .. } => "budget_exceeded",
+            Self::Conflict { .. } => "conflict",
+            Self::Timeout { .. } => "timeout",
+            Self::Aborted => "aborted",
+            Self::Store(_) => "store_failed",
+        }
+    }
+
+    /// An `invalid_config` error for `field`.
+    pub fn config(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidConfig {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// An `invalid_request` error for `field`.
+    pub fn request(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidRequest {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for OrchestratorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidConfig { field, message } => {
+                write!(f, "invalid config `{field}`: {message}")
+            }
+            Self::InvalidRequest { field, message } => {
+                write!(f, "invalid request `{field}`: {message}")
+            }
+            Self::UnknownTool { tool_name } => write!(f, "unknown tool `{tool_name}`"),
+            Self::NoTool => write!(f, "no rule matched and no default tool is configured"),
+            Self::ToolExecution {
+                tool_name,
+                attempts,
+                category,
+                cause,
+            } => {
+                write!(
+                    f,
+                    "tool `{tool_name}` failed after {attempts} attempt(s) ({})",
+                    category.as_str()
+                )?;
+                if let Some(cause) = cause {
+                    write!(f, ": {cause}")?;
+                }
+                Ok(())
+            }
+            Self::BudgetExceeded {
+                budget_type,
+                limit,
+                spent,
+            } => write!(
+                f,
+                "{} budget exceeded: spent {spent} of {limit}",
+                budget_type.as_str()
+            ),
+            Self::Conflict { key, reason } => {
+                write!(f, "idempotency key `{key}` conflicts ({})", reason.as_str())
+            }
+            Self::Timeout { timeout_ms } => write!(f, "run timed out after {timeout_ms} ms"),
+            Self::Aborted => write!(f, "run aborted"),
+            Self::Store(error) => write!(f, "idempotency {error}; not running the tool"),
+        }
+    }
+}
+
+impl std::error::Error for OrchestratorError {}
+
+/// A failed run: the error, the run's ids, and the last output the run
+/// paid for (set when a budget stopped it after a successful call).
+#[derive(Clone, Debug)]
+pub struct RunError<V> {
+    /// What went wrong.
+    pub error: OrchestratorError,
+    /// The run's trace id.
+    pub trace_id: String,
+    /// The run's request id.
+    pub request_id: String,
+    /// The output the run had when it stopped, if any.
+    pub output: Option<V>,
+}
+
+impl<V> RunError<V> {
+    /// Shortcut for `self.error.code()`.
+    pub fn code(&self) -> &'static str {
+        self.error.code()
+    }
+}
+
+impl<V> fmt::Display for RunError<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} [trace {} request {}]",
+            self.error, self.trace_id, self.request_id
+        )
+    }
+}
+
+impl<V: fmt::Debug> std::error::Error for RunError<V> {}

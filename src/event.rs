@@ -1,0 +1,107 @@
+//! Events: what happened during a run, named for what happened, delivered
+//! to a listener. Nothing is built when nobody listens.
+
+use serde::Serialize;
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
+pub enum EventKind {
+    /// A plan was chosen.
+    Plan {
+        /// The primary tool.
+        tool_name: String,
+        /// Its fallbacks, in order.
+        fallbacks: Vec<String>,
+        /// The rule that chose the primary (`null` for explicit or default).
+        rule: Option<String>,
+        /// Tools left out because their breakers were open.
+        skipped: Vec<String>,
+    },
+    /// A tool call starts.
+    Attempt {
+        /// The tool.
+        tool_name: String,
+        /// 1-based attempt number for this tool.
+        attempt: u32,
+    },
+    /// A failed call will be retried after a wait.
+    Retry {
+        /// The tool.
+        tool_name: String,
+        /// The attempt that failed.
+        attempt: u32,
+        /// The wait before the next attempt.
+        delay_ms: f64,
+        /// The failure's category (`rate_limit`, `server`, ...).
+        reason: String,
+    },
+    /// A tool was left for the next in the plan.
+    Fallback {
+        /// The tool left.
+        from: String,
+        /// The tool tried next.
+        to: String,
+        /// `retries_exhausted`, `retry_after_too_long`, `circuit_open` or `no_time_to_wait`.
+        reason: String,
+    },
+    /// A breaker changed state.
+    Breaker {
+        /// The provider.
+        provider: String,
+        /// State before (`closed`, `open`, `half_open`; `null` for an ignored import).
+        from: Option<String>,
+        /// State after.
+        to: Option<String>,
+        /// Why (`failure_threshold`, `timeout_elapsed`, `probe_succeeded`,
+        /// `probe_failed`, `import`, `import_ignored`).
+        reason: Option<String>,
+        /// Details, for `import_ignored`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// What idempotency did for the run.
+    Idempotency {
+        /// `miss`, `hit`, `joined`, `conflict` or `store_failed`.
+        outcome: String,
+        /// The caller's key.
+        key: String,
+    },
+    /// A budget stopped the run.
+    Budget {
+        /// `tokens`, `costUsd` or `timeMs`.
+        budget_type: String,
+        /// The limit.
+        limit: f64,
+        /// What was (or would have been) spent.
+        spent: f64,
+    },
+}
+
+/// An event with when and for which run it happened.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// Wall-clock time (ms since the Unix epoch).
+    pub at: f64,
+    /// The run's trace id (absent outside a run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// The run's request id (absent outside a run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// Receives events. A sink must not fail a run: whatever it does with an
+/// event, its errors stay with it.
+pub trait EventSink {
+    /// Called once per event, synchronously.
+    fn emit(&self, event: &Event);
+}

@@ -1,0 +1,242 @@
+//! The attempt loop: the one place that calls tools and sleeps.
+//!
+//! For each tool of the plan in turn: check the budget, ask the provider's
+//! breaker, call the tool (raced against the attempt timeout and the run's
+//! signal), settle the breaker, charge the budget, then let the retry
+//! policy decide between another call after a wait, the next tool, or the
+//! end of the run.
+
+use std::rc::Rc;
+
+use futures::future::{self, Either};
+
+use super::context::RunContext;
+use super::{Done, Failure};
+use crate::error::{OrchestratorError, ToolError, ToolErrorCategory};
+use crate::event::EventKind;
+use crate::payload::Payload;
+use crate::planning::{without_open, PlanEntry};
+use crate::platform::{AbortReason, ToolContext, ToolOutput};
+use crate::reliability::timeout::{until_aborted, watchdog};
+use crate::reliability::{GiveUp, RetryDecision};
+
+/// Runs the plan built from `candidates` until a tool succeeds or the plan is spent.
+pub(super) async fn execute<V: Payload>(
+    ctx: &RunContext<V>,
+    request: &V,
+    candidates: Vec<PlanEntry>,
+) -> Result<Done<V>, Failure<V>> {
+    let inner = Rc::clone(&ctx.inner);
+    let plan = without_open(candidates, |name| {
+        inner.breakers.is_open(inner.provider_of(name))
+    });
+    let Some(primary) = plan.tools.first() else {
+        return Err(Failure::from(OrchestratorError::ToolExecution {
+            tool_name: plan.skipped.first().cloned().unwrap_or_default(),
+            attempts: 0,
+            category: ToolErrorCategory::CircuitOpen,
+            cause: None,
+        }));
+    };
+    ctx.emit(|| EventKind::Plan {
+        tool_name: primary.tool_name.clone(),
+        fallbacks: plan
+            .tools
+            .iter()
+            .skip(1)
+            .map(|e| e.tool_name.clone())
+            .collect(),
+        rule: primary.rule.clone(),
+        skipped: plan.skipped.clone(),
+    });
+
+    let mut calls = 0u32;
+    let mut last_error: Option<ToolError> = None;
+    for (index, entry) in plan.tools.iter().enumerate() {
+        let next = plan.tools.get(index + 1);
+        let give_up = match try_tool(
+            ctx,
+            request,
+            entry,
+            next.is_some(),
+            &mut calls,
+            &mut last_error,
+        )
+        .await?
+        {
+            ToolOutcome::Succeeded(done) => return Ok(done),
+            ToolOutcome::GaveUp(reason) => reason,
+        };
+        match next {
+            Some(next) => ctx.emit(|| EventKind::Fallback {
+                from: entry.tool_name.clone(),
+                to: next.tool_name.clone(),
+                reason: give_up.as_str().into(),
+            }),
+            None => {
+                // A tool left because its breaker is open reports `circuit_open`,
+                // with the last failure seen (if any) as the cause.
+                let category = match (give_up, &last_error) {
+                    (GiveUp::CircuitOpen, _) | (_, None) => ToolErrorCategory::CircuitOpen,
+                    (_, Some(cause)) => cause.category,
+                };
+                let error = OrchestratorError::ToolExecution {
+                    tool_name: entry.tool_name.clone(),
+                    attempts: calls,
+                    category,
+                    cause: last_error.map(Box::new),
+                };
+                return Err(Failure::from(error));
+            }
+        }
+    }
+    Err(Failure::from(OrchestratorError::NoTool))
+}
+
+enum ToolOutcome<V> {
+    Succeeded(Done<V>),
+    GaveUp(GiveUp),
+}
+
+/// Calls one tool until it succeeds, is given up, or the run ends.
+async fn try_tool<V: Payload>(
+    ctx: &RunContext<V>,
+    request: &V,
+    entry: &PlanEntry,
+    has_fallback: bool,
+    calls: &mut u32,
+    last_error: &mut Option<ToolError>,
+) -> Result<ToolOutcome<V>, Failure<V>> {
+    let inner = &ctx.inner;
+    let tool = inner.tools.get(&entry.tool_name).ok_or_else(|| {
+        Failure::from(OrchestratorError::UnknownTool {
+            tool_name: entry.tool_name.clone(),
+        })
+    })?;
+    let provider = inner.provider_of(&entry.tool_name);
+    let mut attempt = 0u32;
+    loop {
+        let estimate = tool.estimate(request, &entry.options);
+        let checked = ctx.spend.borrow().check_call(estimate, ctx.now());
+        checked.map_err(|e| Failure::from(ctx.budget_error(e)))?;
+
+        let (permit, transition) = inner.breakers.acquire(provider);
+        ctx.emit_breaker(transition);
+        let Some(permit) = permit else {
+            return Ok(ToolOutcome::GaveUp(GiveUp::CircuitOpen));
+        };
+        attempt += 1;
+        *calls += 1;
+        ctx.emit(|| EventKind::Attempt {
+            tool_name: entry.tool_name.clone(),
+            attempt,
+        });
+
+        let call_signal = ctx.signal.child();
+        let tool_ctx = ToolContext {
+            trace_id: ctx.ids.trace_id.clone(),
+            request_id: ctx.ids.request_id.clone(),
+            attempt,
+            tool_name: entry.tool_name.clone(),
+            traceparent: ctx.ids.traceparent(&*inner.platform.random),
+            signal: call_signal.clone(),
+        };
+        let call = tool.execute(request, &entry.options, tool_ctx);
+        let guarded = until_aborted(&call_signal, call);
+        let raced = match ctx.attempt_timeout_ms {
+            Some(ms) => {
+                let sleeper = Rc::clone(&inner.platform.sleeper);
+                let timer = watchdog(
+                    sleeper,
+                    ms,
+                    call_signal.clone(),
+                    AbortReason::AttemptTimeout,
+                );
+                match future::select(std::pin::pin!(guarded), std::pin::pin!(timer)).await {
+                    Either::Left((raced, _)) => raced,
+                    Either::Right(((), _)) => Err(AbortReason::AttemptTimeout),
+                }
+            }
+            None => guarded.await,
+        };
+        let result: Result<ToolOutput<V>, ToolError> = match raced {
+            Ok(result) => result,
+            Err(AbortReason::AttemptTimeout) => Err(ToolError::timeout(format!(
+                "attempt timed out after {} ms",
+                ctx.attempt_timeout_ms.unwrap_or(0.0)
+            ))),
+            // The run itself stopped: the permit drops unsettled (not the provider's fault).
+            Err(reason) => return Err(Failure::from(ctx.stop_error(reason))),
+        };
+
+        match result {
+            Ok(out) => {
+                ctx.emit_breaker(permit.success());
+                let charged = ctx.spend.borrow_mut().charge(out.usage, out.cost_usd);
+                if let Err(exceeded) = charged {
+                    return Err(Failure {
+                        error: ctx.budget_error(exceeded),
+                        output: Some(out.output),
+                    });
+                }
+                let spend = ctx.spend.borrow();
+                return Ok(ToolOutcome::Succeeded(Done {
+                    output: out.output,
+                    tool_name: entry.tool_name.clone(),
+                    attempts: *calls,
+                    cached: false,
+                    usage: spend.usage(),
+                    cost_usd: spend.cost_usd(),
+                }));
+            }
+            Err(error) => {
+                ctx.emit_breaker(permit.failure(error.counts_against_provider()));
+                let charged = ctx.spend.borrow_mut().charge(error.usage, error.cost_usd);
+                charged.map_err(|e| Failure::from(ctx.budget_error(e)))?;
+                let decision = inner.retry.decide(
+                    attempt,
+                    &error,
+                    inner.platform.clock.wall_ms(),
+                    inner.platform.random.unit_f64(),
+                );
+                let category = error.category;
+                *last_error = Some(error);
+                let delay_ms = match decision {
+                    RetryDecision::Fail => {
+                        return Err(Failure::from(OrchestratorError::ToolExecution {
+                            tool_name: entry.tool_name.clone(),
+                            attempts: *calls,
+                            category,
+                            cause: last_error.clone().map(Box::new),
+                        }))
+                    }
+                    RetryDecision::GiveUp(reason) => return Ok(ToolOutcome::GaveUp(reason)),
+                    RetryDecision::Retry { delay_ms, .. } => delay_ms,
+                };
+                // No wait starts that cannot end in time: move on, or stop now.
+                if let Some(deadline) = ctx.wait_passes_deadline(delay_ms) {
+                    if has_fallback {
+                        return Ok(ToolOutcome::GaveUp(GiveUp::NoTimeToWait));
+                    }
+                    return Err(Failure::from(ctx.stop_error(deadline.reason)));
+                }
+                let fits = ctx.spend.borrow().check_wait(delay_ms, ctx.now());
+                if let Err(exceeded) = fits {
+                    if has_fallback {
+                        return Ok(ToolOutcome::GaveUp(GiveUp::NoTimeToWait));
+                    }
+                    return Err(Failure::from(ctx.budget_error(exceeded)));
+                }
+                ctx.emit(|| EventKind::Retry {
+                    tool_name: entry.tool_name.clone(),
+                    attempt,
+                    delay_ms,
+                    reason: category.as_str().into(),
+                });
+                until_aborted(&ctx.signal, inner.platform.sleeper.sleep(delay_ms))
+                    .await
+                    .map_err(|reason| Failure::from(ctx.stop_error(reason)))?;
+            }
+        }
+    }
+}

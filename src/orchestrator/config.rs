@@ -1,0 +1,140 @@
+//! The orchestrator's configuration and a run's options, as read from JSON
+//! (or a JS object): camelCase names, the seed's snake_case accepted.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config;
+use crate::error::OrchestratorError;
+use crate::planning::PlannerConfig;
+use crate::platform::AbortSignal;
+use crate::reliability::{BreakerConfigs, Budget, RetryConfig};
+
+/// What to do when the idempotency store fails before the tool runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreFailurePolicy {
+    /// Fail the run rather than risk a second execution (default).
+    #[default]
+    Fail,
+    /// Run the tool without idempotency.
+    Proceed,
+}
+
+/// `reliability`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ReliabilityConfig {
+    /// Retries and backoff.
+    #[serde(alias = "retry_policy")]
+    pub retry_policy: RetryConfig,
+    /// Breaker settings by provider (`default` for the rest).
+    #[serde(alias = "circuit_breakers")]
+    pub circuit_breakers: BreakerConfigs,
+    /// Whether `idempotencyKey` is honoured (default true).
+    #[serde(alias = "idempotency_enabled")]
+    pub idempotency_enabled: bool,
+    /// How long completed records are kept, ms (>= 1, default one hour).
+    #[serde(
+        alias = "idempotency_ttl_ms",
+        deserialize_with = "config::at_least_one"
+    )]
+    pub idempotency_ttl_ms: f64,
+    /// Whether a reused key with another request is a conflict (default true).
+    #[serde(alias = "conflict_detection")]
+    pub conflict_detection: bool,
+    /// Store failures before the tool runs: `fail` (default) or `proceed`.
+    #[serde(alias = "idempotency_store_failure")]
+    pub idempotency_store_failure: StoreFailurePolicy,
+    /// Default per-attempt timeout for runs, ms.
+    #[serde(
+        alias = "attempt_timeout_ms",
+        deserialize_with = "config::opt_positive"
+    )]
+    pub attempt_timeout_ms: Option<f64>,
+}
+
+impl Default for ReliabilityConfig {
+    fn default() -> Self {
+        Self {
+            retry_policy: RetryConfig::default(),
+            circuit_breakers: BreakerConfigs::default(),
+            idempotency_enabled: true,
+            idempotency_ttl_ms: 3_600_000.0,
+            conflict_detection: true,
+            idempotency_store_failure: StoreFailurePolicy::Fail,
+            attempt_timeout_ms: None,
+        }
+    }
+}
+
+/// Everything an orchestrator is configured with, besides tools, store and
+/// event listener (which are code, not data).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OrchestratorConfig {
+    /// Rules.
+    pub planner: PlannerConfig,
+    /// Tools tried when no rule matches, and appended as last fallbacks.
+    #[serde(alias = "default_tools")]
+    pub default_tools: Vec<String>,
+    /// Retries, breakers, idempotency.
+    pub reliability: ReliabilityConfig,
+}
+
+impl OrchestratorConfig {
+    /// Reads a config from JSON.
+    ///
+    /// # Errors
+    /// `invalid_config` naming the field.
+    pub fn from_json(value: &Value) -> Result<Self, OrchestratorError> {
+        config::from_json(value, "")
+    }
+}
+
+/// Options of one `run()`.
+#[derive(Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RunOptions {
+    /// Use this tool, with no fallbacks.
+    #[serde(alias = "tool_name")]
+    pub tool_name: Option<String>,
+    /// Options for the tool, merged over the rule's.
+    #[serde(alias = "tool_options")]
+    pub tool_options: Option<Value>,
+    /// Make the run idempotent under this key.
+    #[serde(alias = "idempotency_key")]
+    pub idempotency_key: Option<String>,
+    /// Trace id (default: the incoming `traceparent`'s, else the request id).
+    #[serde(alias = "trace_id")]
+    pub trace_id: Option<String>,
+    /// Request id (default: a random UUID).
+    #[serde(alias = "request_id")]
+    pub request_id: Option<String>,
+    /// An incoming W3C `traceparent` header.
+    pub traceparent: Option<String>,
+    /// Limits for the whole run.
+    pub budget: Option<Budget>,
+    /// Hard deadline for the whole run, ms.
+    #[serde(alias = "timeout_ms", deserialize_with = "config::opt_positive")]
+    pub timeout_ms: Option<f64>,
+    /// Deadline for each attempt, ms (a retryable timeout).
+    #[serde(
+        alias = "attempt_timeout_ms",
+        deserialize_with = "config::opt_positive"
+    )]
+    pub attempt_timeout_ms: Option<f64>,
+    /// Aborts the run.
+    #[serde(skip)]
+    pub signal: Option<AbortSignal>,
+}
+
+impl RunOptions {
+    /// Reads run options from JSON.
+    ///
+    /// # Errors
+    /// `invalid_request` naming the option.
+    pub fn from_json(value: &Value) -> Result<Self, OrchestratorError> {
+        config::read(value, "", true)
+    }
+}

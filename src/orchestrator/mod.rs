@@ -1,0 +1,433 @@
+//! The orchestrator: plan, idempotency, budget, attempt loop, result.
+//!
+//! [`Orchestrator::run`] resolves the run's ids, arms its deadline, plans
+//! (explicit tool, else rules, else defaults), then either executes the plan
+//! ([`attempts`]) or, with an idempotency key, goes through [`keyed`] first.
+
+mod attempts;
+mod config;
+mod context;
+mod keyed;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::rc::Rc;
+
+use futures::future::{self, Either};
+use serde_json::{Map, Value};
+
+pub use config::{OrchestratorConfig, ReliabilityConfig, RunOptions, StoreFailurePolicy};
+use context::{breaker_event, Deadline, RunContext};
+
+use crate::error::{OrchestratorError, RunError};
+use crate::event::{Event, EventKind, EventSink};
+use crate::payload::Payload;
+use crate::planning::{PlanEntry, RuleBasedPlanner};
+use crate::platform::{AbortReason, AbortSignal, KvStore, MemoryKv, Platform, Tool, Usage};
+use crate::reliability::idempotency::{validate_key, SingleFlight};
+use crate::reliability::timeout::watchdog;
+use crate::reliability::{BreakerRegistry, CircuitSnapshot, RetryPolicy, Spend};
+use crate::trace::TraceIds;
+
+/// Provider name of tools that do not name one.
+pub const DEFAULT_PROVIDER: &str = "default";
+
+/// A successful run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunResult<V> {
+    /// The tool's output (replayed when `cached`).
+    pub output: V,
+    /// The tool that produced it.
+    pub tool_name: String,
+    /// Tool calls made, across fallbacks (the original run's, when `cached`).
+    pub attempts: u32,
+    /// Whether the output was replayed or shared rather than produced by this run.
+    pub cached: bool,
+    /// Tokens used across every attempt.
+    pub usage: Usage,
+    /// Cost across every attempt, when tools reported one.
+    pub cost_usd: Option<f64>,
+    /// The run's trace id.
+    pub trace_id: String,
+    /// The run's request id.
+    pub request_id: String,
+    /// Wall time the run took, ms.
+    pub elapsed_ms: f64,
+}
+
+/// What an execution produced (shared between joined runs).
+#[derive(Clone, Debug)]
+pub(crate) struct Done<V> {
+    pub output: V,
+    pub tool_name: String,
+    pub attempts: u32,
+    pub cached: bool,
+    pub usage: Usage,
+    pub cost_usd: Option<f64>,
+}
+
+/// Why an execution failed, with any output it had paid for.
+#[derive(Clone, Debug)]
+pub(crate) struct Failure<V> {
+    pub error: OrchestratorError,
+    pub output: Option<V>,
+}
+
+impl<V> From<OrchestratorError> for Failure<V> {
+    fn from(error: OrchestratorError) -> Self {
+        Self {
+            error,
+            output: None,
+        }
+    }
+}
+
+pub(crate) type Outcome<V> = Result<Done<V>, Failure<V>>;
+
+pub(crate) struct Inner<V: Payload> {
+    platform: Platform,
+    planner: RuleBasedPlanner,
+    tools: HashMap<String, Rc<dyn Tool<V>>>,
+    default_tools: Vec<String>,
+    retry: RetryPolicy,
+    breakers: Rc<BreakerRegistry>,
+    reliability: ReliabilityConfig,
+    store: Rc<dyn KvStore>,
+    events: Option<Rc<dyn EventSink>>,
+    flights: Rc<SingleFlight<Outcome<V>>>,
+}
+
+impl<V: Payload> Inner<V> {
+    /// The provider whose breaker guards `tool_name`.
+    fn provider_of(&self, tool_name: &str) -> &str {
+        self.tools
+            .get(tool_name)
+            .map(|t| t.provider())
+            .filter(|p| !p.is_empty())
+            .unwrap_or(DEFAULT_PROVIDER)
+    }
+}
+
+/// Builds an [`Orchestrator`]: config, tools, store and listener.
+pub struct OrchestratorBuilder<V: Payload> {
+    platform: Platform,
+    config: OrchestratorConfig,
+    tools: HashMap<String, Rc<dyn Tool<V>>>,
+    store: Option<Rc<dyn KvStore>>,
+    events: Option<Rc<dyn EventSink>>,
+}
+
+impl<V: Payload> OrchestratorBuilder<V> {
+    /// Sets the configuration (planner rules, default tools, reliability).
+    pub fn config(mut self, config: OrchestratorConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Registers `tool` under `name`.
+    pub fn tool(mut self, name: impl Into<String>, tool: Rc<dyn Tool<V>>) -> Self {
+        self.tools.insert(name.into(), tool);
+        self
+    }
+
+    /// Uses `store` for idempotency records (default: in memory).
+    pub fn store(mut self, store: Rc<dyn KvStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Sends events to `sink`.
+    pub fn events(mut self, sink: Rc<dyn EventSink>) -> Self {
+        self.events = Some(sink);
+        self
+    }
+
+    /// Validates everything and builds the orchestrator.
+    ///
+    /// # Errors
+    /// `invalid_config` naming the field: a bad rule, a rule or default
+    /// tool that is not registered, `maxDelay` below `initialDelay`.
+    pub fn build(self) -> Result<Orchestrator<V>, OrchestratorError> {
+        let OrchestratorConfig {
+            planner,
+            default_tools,
+            reliability,
+        } = self.config;
+        reliability
+            .retry_policy
+            .validate("reliability.retryPolicy")?;
+        let planner = RuleBasedPlanner::from_config(&planner, "planner")?;
+        for rule in planner.rules() {
+            if !self.tools.contains_key(&rule.tool_name) {
+                return Err(OrchestratorError::config(
+                    rule.tool_field.clone(),
+                    format!("tool `{}` is not registered", rule.tool_name),
+                ));
+            }
+        }
+        for (i, name) in default_tools.iter().enumerate() {
+            if !self.tools.contains_key(name) {
+                return Err(OrchestratorError::config(
+                    format!("defaultTools[{i}]"),
+                    format!("tool `{name}` is not registered"),
+                ));
+            }
+        }
+        let clock = Rc::clone(&self.platform.clock);
+        let store = self
+            .store
+            .unwrap_or_else(|| Rc::new(MemoryKv::new(Rc::clone(&clock))));
+        let inner = Inner {
+            breakers: Rc::new(BreakerRegistry::new(
+                reliability.circuit_breakers.clone(),
+                clock,
+            )),
+            retry: RetryPolicy::new(reliability.retry_policy.clone()),
+            platform: self.platform,
+            planner,
+            tools: self.tools,
+            default_tools,
+            reliability,
+            store,
+            events: self.events,
+            flights: SingleFlight::new(),
+        };
+        Ok(Orchestrator {
+            inner: Rc::new(inner),
+        })
+    }
+}
+
+/// Plans a tool for each request and runs it reliably. Cheap to clone.
+pub struct Orchestrator<V: Payload> {
+    inner: Rc<Inner<V>>,
+}
+
+impl<V: Payload> Clone for Orchestrator<V> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Rc::clone(&self.inner),
+        }
+    }
+}
+
+impl<V: Payload> Orchestrator<V> {
+    /// Starts building an orchestrator on `platform`.
+    pub fn builder(platform: Platform) -> OrchestratorBuilder<V> {
+        OrchestratorBuilder {
+            platform,
+            config: OrchestratorConfig::default(),
+            tools: HashMap::new(),
+            store: None,
+            events: None,
+        }
+    }
+
+    /// Plans and runs `request`. The future owns what it needs (`'static`),
+    /// so a host can hand it to its event loop.
+    ///
+    /// # Errors
+    /// A [`RunError`] with the run's ids; see [`OrchestratorError`] for the kinds.
+    pub fn run(&self, request: V, options: RunOptions) -> impl Future<Output = Result<RunResult<V>, RunError<V>>> + 'static {
+        let this = self.clone();
+        async move { this.run_owned(request, options).await }
+    }
+
+    async fn run_owned(&self, request: V, options: RunOptions) -> Result<RunResult<V>, RunError<V>> {
+        let inner = Rc::clone(&self.inner);
+        let clock = Rc::clone(&inner.platform.clock);
+        let started = clock.now_ms();
+        let ids = TraceIds::resolve(
+            options.trace_id.as_deref(),
+            options.request_id.as_deref(),
+            options.traceparent.as_deref(),
+            &*inner.platform.random,
+        );
+        let outcome = self.run_with_ids(request, options, &ids, started).await;
+        let elapsed_ms = clock.now_ms() - started;
+        match outcome {
+            Ok(done) => Ok(RunResult {
+                output: done.output,
+                tool_name: done.tool_name,
+                attempts: done.attempts,
+                cached: done.cached,
+                usage: done.usage,
+                cost_usd: done.cost_usd,
+                trace_id: ids.trace_id,
+                request_id: ids.request_id,
+                elapsed_ms,
+            }),
+            Err(failure) => Err(RunError {
+                error: failure.error,
+                trace_id: ids.trace_id,
+                request_id: ids.request_id,
+                output: failure.output,
+            }),
+        }
+    }
+
+    async fn run_with_ids(
+        &self,
+        request: V,
+        options: RunOptions,
+        ids: &TraceIds,
+        started: f64,
+    ) -> Outcome<V> {
+        let inner = Rc::clone(&self.inner);
+        let key = match options.idempotency_key {
+            Some(key) if inner.reliability.idempotency_enabled => {
+                validate_key(&key)?;
+                Some(key)
+            }
+            _ => None,
+        };
+        let candidates = self.candidates(
+            &request,
+            options.tool_name.as_deref(),
+            options.tool_options.as_ref(),
+        )?;
+        let budget = options.budget.unwrap_or_default();
+        let deadline = [
+            options.timeout_ms.map(|ms| Deadline {
+                at: started + ms,
+                reason: AbortReason::Deadline,
+            }),
+            budget.time_ms.map(|ms| Deadline {
+                at: started + ms,
+                reason: AbortReason::TimeBudget,
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by(|a, b| a.at.total_cmp(&b.at));
+        let ctx = Rc::new(RunContext {
+            inner: Rc::clone(&inner),
+            ids: ids.clone(),
+            spend: RefCell::new(Spend::new(budget, started)),
+            // A child, so the run can abort its own signal without touching the caller's.
+            signal: options
+                .signal
+                .as_ref()
+                .map_or_else(AbortSignal::new, AbortSignal::child),
+            deadline,
+            timeout_ms: options.timeout_ms,
+            attempt_timeout_ms: options
+                .attempt_timeout_ms
+                .or(inner.reliability.attempt_timeout_ms),
+        });
+        if let Some(reason) = ctx.signal.reason() {
+            return Err(Failure::from(ctx.stop_error(reason)));
+        }
+        let body = async {
+            match key {
+                Some(key) => keyed::run_keyed(Rc::clone(&ctx), request, candidates, key).await,
+                None => attempts::execute(&ctx, &request, candidates).await,
+            }
+        };
+        let Some(deadline) = deadline else {
+            return body.await;
+        };
+        let timer = watchdog(
+            Rc::clone(&inner.platform.sleeper),
+            deadline.at - started,
+            ctx.signal.clone(),
+            deadline.reason,
+        );
+        let outcome = match future::select(std::pin::pin!(body), std::pin::pin!(timer)).await {
+            Either::Left((outcome, _)) => outcome,
+            Either::Right(((), _)) => Err(Failure::from(ctx.stop_error(deadline.reason))),
+        };
+        outcome
+    }
+
+    /// The tools a request may go to, before breakers are considered.
+    fn candidates(
+        &self,
+        request: &V,
+        explicit: Option<&str>,
+        run_options: Option<&Value>,
+    ) -> Result<Vec<PlanEntry>, OrchestratorError> {
+        let inner = &self.inner;
+        if let Some(name) = explicit {
+            if !inner.tools.contains_key(name) {
+                return Err(OrchestratorError::UnknownTool {
+                    tool_name: name.to_owned(),
+                });
+            }
+            let options = run_options.cloned().unwrap_or(Value::Null);
+            return Ok(vec![PlanEntry {
+                tool_name: name.to_owned(),
+                options: Rc::new(options),
+                rule: None,
+            }]);
+        }
+        let mut candidates = inner.planner.candidates(request, &inner.default_tools);
+        if candidates.is_empty() {
+            return Err(OrchestratorError::NoTool);
+        }
+        if let Some(overrides) = run_options {
+            for entry in &mut candidates {
+                entry.options = Rc::new(merge_options(&entry.options, overrides));
+            }
+        }
+        Ok(candidates)
+    }
+
+    /// Every provider's breaker, as a call now would meet it.
+    pub fn circuit_states(&self) -> BTreeMap<String, CircuitSnapshot> {
+        self.inner.breakers.states()
+    }
+
+    /// Breaker state as plain JSON with wall-clock times.
+    pub fn export_state(&self) -> Value {
+        self.inner.breakers.export()
+    }
+
+    /// Restores exported breaker state; entries it cannot use are reported
+    /// as `breaker` events with reason `import_ignored`.
+    pub fn import_state(&self, state: &Value) {
+        let (transitions, ignored) = self.inner.breakers.import(state);
+        let Some(sink) = &self.inner.events else {
+            return;
+        };
+        let at = self.inner.platform.clock.wall_ms();
+        let emit = |kind| {
+            sink.emit(&Event {
+                at,
+                trace_id: None,
+                request_id: None,
+                kind,
+            })
+        };
+        for t in &transitions {
+            emit(breaker_event(t));
+        }
+        for entry in ignored {
+            emit(EventKind::Breaker {
+                provider: entry.provider,
+                from: None,
+                to: None,
+                reason: Some("import_ignored".into()),
+                message: Some(entry.message),
+            });
+        }
+    }
+
+    /// Idempotent executions under way in this isolate.
+    pub fn in_flight(&self) -> usize {
+        self.inner.flights.len()
+    }
+}
+
+/// Run options over rule options: object keys merge (the run's win); anything else is replaced.
+fn merge_options(base: &Value, overrides: &Value) -> Value {
+    match (base, overrides) {
+        (Value::Object(base), Value::Object(overrides)) => {
+            let mut merged: Map<String, Value> = base.clone();
+            merged.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+            Value::Object(merged)
+        }
+        (_, overrides) => overrides.clone(),
+    }
+}

@@ -1,0 +1,174 @@
+//! Conditions: a path, an operator and an operand, checked against a request.
+
+use std::borrow::Cow;
+
+use regex_lite::{Regex, RegexBuilder};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::Path;
+use crate::error::OrchestratorError;
+use crate::payload::Payload;
+
+/// Longest regex pattern accepted, in bytes.
+pub const MAX_REGEX_BYTES: usize = 1024;
+/// Compiled-program size limit handed to the regex engine.
+const REGEX_SIZE_LIMIT: usize = 256 * 1024;
+
+/// An operator with its compiled operand.
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// Strict JSON equality (numbers compare by value: `1 == 1.0`).
+    Equals(Value),
+    /// Not equal; holds when the path is missing.
+    NotEquals(Value),
+    /// Case-sensitive substring of a string, or member of an array.
+    Contains(Value),
+    /// Equal to one of the listed values.
+    In(Vec<Value>),
+    /// Present and not null (`true`), or absent or null (`false`).
+    Exists(bool),
+    /// A string matching the pattern (linear-time engine, size-limited).
+    Regex(Regex),
+    /// Greater than a number.
+    Gt(f64),
+    /// Greater than or equal to a number.
+    Gte(f64),
+    /// Less than a number.
+    Lt(f64),
+    /// Less than or equal to a number.
+    Lte(f64),
+    /// A string containing any of these (already lowercased), case-insensitively.
+    /// What keyword rules compile to.
+    ContainsAnyIgnoreCase(Vec<String>),
+}
+
+/// A condition as written in config: `{ path, op, value }`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ConditionConfig {
+    /// Dotted path into the request.
+    pub path: String,
+    /// Operator name.
+    pub op: String,
+    /// Operand (omitted for `exists`, which then means `true`).
+    #[serde(default)]
+    pub value: Option<Value>,
+}
+
+/// A compiled condition.
+#[derive(Clone, Debug)]
+pub struct Condition {
+    /// Where to look.
+    pub path: Path,
+    /// What must hold there.
+    pub op: Op,
+}
+
+impl Condition {
+    /// Compiles a condition; `field` is its config path for errors.
+    ///
+    /// # Errors
+    /// `invalid_config` naming `{field}.path`, `{field}.op` or `{field}.value`.
+    pub fn compile(config: &ConditionConfig, field: &str) -> Result<Self, OrchestratorError> {
+        let path = Path::parse(&config.path)
+            .map_err(|m| OrchestratorError::config(format!("{field}.path"), m))?;
+        let bad_value = |m: &str| OrchestratorError::config(format!("{field}.value"), m.to_owned());
+        let value = config.value.clone().unwrap_or(Value::Null);
+        let number = || {
+            value
+                .as_f64()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| bad_value("must be a finite number"))
+        };
+        let op = match config.op.as_str() {
+            "equals" | "eq" => Op::Equals(value),
+            "not_equals" | "notEquals" | "ne" => Op::NotEquals(value),
+            "contains" => Op::Contains(value),
+            "in" => match value {
+                Value::Array(items) => Op::In(items),
+                _ => return Err(bad_value("must be an array")),
+            },
+            "exists" => match config.value {
+                None => Op::Exists(true),
+                Some(Value::Bool(b)) => Op::Exists(b),
+                Some(_) => return Err(bad_value("must be true or false")),
+            },
+            "regex" => Op::Regex(compile_regex(&value).map_err(|m| bad_value(&m))?),
+            "gt" => Op::Gt(number()?),
+            "gte" => Op::Gte(number()?),
+            "lt" => Op::Lt(number()?),
+            "lte" => Op::Lte(number()?),
+            other => {
+                return Err(OrchestratorError::config(
+                    format!("{field}.op"),
+                    format!("unknown operator `{other}` (expected equals, not_equals, contains, in, exists, regex, gt, gte, lt or lte)"),
+                ))
+            }
+        };
+        Ok(Self { path, op })
+    }
+
+    /// Whether the condition holds for `request`.
+    pub fn holds<V: Payload>(&self, request: &V) -> bool {
+        let found: Option<Cow<'_, Value>> = request.lookup(&self.path);
+        let found = found.as_deref();
+        match &self.op {
+            Op::NotEquals(expected) => !found.is_some_and(|v| json_eq(v, expected)),
+            Op::Exists(wanted) => found.is_some_and(|v| !v.is_null()) == *wanted,
+            op => found.is_some_and(|v| op_holds(op, v)),
+        }
+    }
+}
+
+fn op_holds(op: &Op, value: &Value) -> bool {
+    match op {
+        Op::Equals(expected) => json_eq(value, expected),
+        Op::Contains(needle) => match (value, needle) {
+            (Value::String(hay), Value::String(needle)) => hay.contains(needle.as_str()),
+            (Value::Array(items), needle) => items.iter().any(|item| json_eq(item, needle)),
+            _ => false,
+        },
+        Op::In(options) => options.iter().any(|option| json_eq(value, option)),
+        Op::Regex(re) => value.as_str().is_some_and(|s| re.is_match(s)),
+        Op::Gt(n) => value.as_f64().is_some_and(|v| v > *n),
+        Op::Gte(n) => value.as_f64().is_some_and(|v| v >= *n),
+        Op::Lt(n) => value.as_f64().is_some_and(|v| v < *n),
+        Op::Lte(n) => value.as_f64().is_some_and(|v| v <= *n),
+        Op::ContainsAnyIgnoreCase(words) => value.as_str().is_some_and(|s| {
+            let lower = s.to_lowercase();
+            words.iter().any(|w| lower.contains(w.as_str()))
+        }),
+        Op::NotEquals(_) | Op::Exists(_) => false,
+    }
+}
+
+fn compile_regex(pattern: &Value) -> Result<Regex, String> {
+    let pattern = pattern.as_str().ok_or("must be a string pattern")?;
+    if pattern.len() > MAX_REGEX_BYTES {
+        return Err(format!(
+            "pattern is {} bytes; at most {MAX_REGEX_BYTES} allowed",
+            pattern.len()
+        ));
+    }
+    RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| format!("invalid regex: {e}"))
+}
+
+/// Strict JSON equality, except that numbers compare by value.
+pub fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        (Value::Array(xs), Value::Array(ys)) => {
+            xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| json_eq(x, y))
+        }
+        (Value::Object(xs), Value::Object(ys)) => {
+            xs.len() == ys.len()
+                && xs
+                    .iter()
+                    .all(|(k, x)| ys.get(k).is_some_and(|y| json_eq(x, y)))
+        }
+        _ => a == b,
+    }
+}

@@ -1,0 +1,115 @@
+//! The rule-based planner: from a request to an ordered list of tools.
+
+use std::rc::Rc;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::rule::{Rule, RuleConfig};
+use crate::error::OrchestratorError;
+use crate::payload::Payload;
+
+/// `planner` in config: `{ rules: [...] }`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PlannerConfig {
+    /// The rules, in the order written.
+    pub rules: Vec<RuleConfig>,
+}
+
+/// One tool in a plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanEntry {
+    /// The tool's registered name.
+    pub tool_name: String,
+    /// Options it is called with (`null` when none).
+    pub options: Rc<Value>,
+    /// The rule that chose it (`None` for a default or explicit tool).
+    pub rule: Option<String>,
+}
+
+/// The tools a run will try, first to last, and those left out because
+/// their breakers were open.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    /// Tried in order; the first is the primary, the rest its fallbacks.
+    pub tools: Vec<PlanEntry>,
+    /// Tool names left out (breaker open).
+    pub skipped: Vec<String>,
+}
+
+/// Rules sorted by priority, highest first, ties in insertion order.
+#[derive(Clone, Debug, Default)]
+pub struct RuleBasedPlanner {
+    rules: Vec<Rule>,
+}
+
+impl RuleBasedPlanner {
+    /// Orders `rules` by priority (stable).
+    pub fn new(mut rules: Vec<Rule>) -> Self {
+        rules.sort_by(|a, b| b.priority.total_cmp(&a.priority));
+        Self { rules }
+    }
+
+    /// Compiles the `planner` config; `prefix` is its path (`planner`).
+    ///
+    /// # Errors
+    /// `invalid_config` naming the offending rule field.
+    pub fn from_config(config: &PlannerConfig, prefix: &str) -> Result<Self, OrchestratorError> {
+        let rules_prefix = format!("{prefix}.rules");
+        let rules = config
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| Rule::compile(rule, &rules_prefix, i))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::new(rules))
+    }
+
+    /// The rules in the order they are tried.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The first matching rule, if any.
+    pub fn first_match<V: Payload>(&self, request: &V) -> Option<&Rule> {
+        self.rules.iter().find(|rule| rule.matches(request))
+    }
+
+    /// Every matching rule's tool in priority order, then the default
+    /// tools; each tool once, where it first appears.
+    pub fn candidates<V: Payload>(&self, request: &V, defaults: &[String]) -> Vec<PlanEntry> {
+        let mut entries: Vec<PlanEntry> = Vec::new();
+        let from_rules = self
+            .rules
+            .iter()
+            .filter(|rule| rule.matches(request))
+            .map(|rule| PlanEntry {
+                tool_name: rule.tool_name.clone(),
+                options: Rc::clone(&rule.tool_options),
+                rule: Some(rule.name.clone()),
+            });
+        let from_defaults = defaults.iter().map(|name| PlanEntry {
+            tool_name: name.clone(),
+            options: Rc::new(Value::Null),
+            rule: None,
+        });
+        for entry in from_rules.chain(from_defaults) {
+            if !entries.iter().any(|e| e.tool_name == entry.tool_name) {
+                entries.push(entry);
+            }
+        }
+        entries
+    }
+}
+
+/// Leaves out the candidates whose breaker is open.
+pub fn without_open(candidates: Vec<PlanEntry>, is_open: impl Fn(&str) -> bool) -> Plan {
+    let (skipped, tools): (Vec<PlanEntry>, Vec<PlanEntry>) = candidates
+        .into_iter()
+        .partition(|entry| is_open(&entry.tool_name));
+    Plan {
+        tools,
+        skipped: skipped.into_iter().map(|e| e.tool_name).collect(),
+    }
+}

@@ -1,0 +1,192 @@
+//! The key-value store idempotency records live in, supplied by the host.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+
+use futures::future::{self, LocalBoxFuture};
+
+use super::Clock;
+
+/// How fresh a store's reads are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Consistency {
+    /// A read sees every completed write (memory, Durable Objects).
+    Strong,
+    /// A read may miss recent writes from elsewhere (Workers KV, up to ~60 s).
+    Eventual,
+}
+
+impl Consistency {
+    /// `"strong"` or `"eventual"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Strong => "strong",
+            Self::Eventual => "eventual",
+        }
+    }
+}
+
+/// A store operation failed (network, quota, a throwing JS store).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreError {
+    /// Which operation: `get`, `put`, `delete` or `putIfAbsent`.
+    pub operation: &'static str,
+    /// What the store said.
+    pub message: String,
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "store {} failed: {}", self.operation, self.message)
+    }
+}
+
+/// Async string key-value storage with TTLs.
+///
+/// Values are opaque strings; records carry their own expiry, so a store
+/// whose TTL is coarse (Workers KV rounds up to 60 s) still expires them
+/// on time.
+pub trait KvStore {
+    /// The value under `key`, or `None`.
+    fn get<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<Option<String>, StoreError>>;
+
+    /// Stores `value` under `key` for about `ttl_ms` milliseconds.
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        value: String,
+        ttl_ms: f64,
+    ) -> LocalBoxFuture<'a, Result<(), StoreError>>;
+
+    /// Removes `key` (no error when it is absent).
+    fn delete<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>>;
+
+    /// Whether [`KvStore::put_if_absent`] is a real compare-and-set.
+    fn atomic_put_if_absent(&self) -> bool {
+        false
+    }
+
+    /// Stores `value` only if `key` holds nothing; `true` when it stored.
+    ///
+    /// The default reads then writes, which two isolates can interleave;
+    /// stores that can do better override it and [`KvStore::atomic_put_if_absent`].
+    fn put_if_absent<'a>(
+        &'a self,
+        key: &'a str,
+        value: String,
+        ttl_ms: f64,
+    ) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            if self.get(key).await?.is_some() {
+                return Ok(false);
+            }
+            self.put(key, value, ttl_ms).await?;
+            Ok(true)
+        })
+    }
+
+    /// The guarantee the store gives readers.
+    fn consistency(&self) -> Consistency {
+        Consistency::Eventual
+    }
+}
+
+/// An in-memory store for one isolate: strong, atomic, expiring on a [`Clock`].
+pub struct MemoryKv {
+    clock: Rc<dyn Clock>,
+    entries: RefCell<HashMap<String, (String, f64)>>,
+}
+
+impl MemoryKv {
+    /// An empty store whose TTLs run on `clock`'s monotonic time.
+    pub fn new(clock: Rc<dyn Clock>) -> Self {
+        Self {
+            clock,
+            entries: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Number of live (unexpired) entries.
+    pub fn len(&self) -> usize {
+        let now = self.clock.now_ms();
+        self.entries
+            .borrow()
+            .values()
+            .filter(|(_, exp)| *exp > now)
+            .count()
+    }
+
+    /// Whether no live entry remains.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn live(&self, key: &str) -> Option<String> {
+        let now = self.clock.now_ms();
+        let mut entries = self.entries.borrow_mut();
+        match entries.get(key) {
+            Some((value, expires)) if *expires > now => Some(value.clone()),
+            Some(_) => {
+                entries.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn insert(&self, key: &str, value: String, ttl_ms: f64) {
+        let now = self.clock.now_ms();
+        let mut entries = self.entries.borrow_mut();
+        // Sweep expired entries now and then so abandoned keys do not pile up.
+        if entries.len() >= 1024 && entries.len().is_power_of_two() {
+            entries.retain(|_, (_, expires)| *expires > now);
+        }
+        entries.insert(key.to_owned(), (value, now + ttl_ms.max(0.0)));
+    }
+}
+
+impl KvStore for MemoryKv {
+    fn get<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<Option<String>, StoreError>> {
+        Box::pin(future::ready(Ok(self.live(key))))
+    }
+
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        value: String,
+        ttl_ms: f64,
+    ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+        self.insert(key, value, ttl_ms);
+        Box::pin(future::ready(Ok(())))
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+        self.entries.borrow_mut().remove(key);
+        Box::pin(future::ready(Ok(())))
+    }
+
+    fn atomic_put_if_absent(&self) -> bool {
+        true
+    }
+
+    fn put_if_absent<'a>(
+        &'a self,
+        key: &'a str,
+        value: String,
+        ttl_ms: f64,
+    ) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
+        let stored = if self.live(key).is_some() {
+            false
+        } else {
+            self.insert(key, value, ttl_ms);
+            true
+        };
+        Box::pin(future::ready(Ok(stored)))
+    }
+
+    fn consistency(&self) -> Consistency {
+        Consistency::Strong
+    }
+}

@@ -1,0 +1,37 @@
+//! The only doors between the core and the world.
+//!
+//! The core never reads a clock, sleeps, draws randomness, stores a byte or
+//! calls a tool by itself: it asks one of these small traits. A host (the
+//! wasm bindings, a native program, a test) provides them once, in a
+//! [`Platform`], and tools and a store per orchestrator.
+//!
+//! Every future here is a [`LocalBoxFuture`](futures::future::LocalBoxFuture):
+//! the core is single-threaded by design, like the JS event loop it runs on,
+//! so nothing asks for `Send`.
+
+mod abort;
+mod clock;
+mod http;
+mod kv;
+mod random;
+mod tool;
+
+use std::rc::Rc;
+
+pub use abort::{AbortReason, AbortSignal};
+pub use clock::{Clock, Sleeper};
+pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse};
+pub use kv::{Consistency, KvStore, MemoryKv, StoreError};
+pub use random::Random;
+pub use tool::{Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
+
+/// The host services one orchestrator runs on: time, sleep and randomness.
+#[derive(Clone)]
+pub struct Platform {
+    /// Monotonic and wall-clock time.
+    pub clock: Rc<dyn Clock>,
+    /// Asynchronous sleep on the host's timers.
+    pub sleeper: Rc<dyn Sleeper>,
+    /// Random bytes (request ids, span ids, jitter).
+    pub random: Rc<dyn Random>,
+}

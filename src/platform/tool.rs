@@ -1,0 +1,117 @@
+//! What a tool is to the core: something that turns a request into an
+//! output, asynchronously, and says which provider it depends on.
+
+use futures::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::AbortSignal;
+use crate::error::ToolError;
+
+/// Token counts reported by a tool.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    /// Tokens in the prompt (`input_tokens` for Anthropic).
+    #[serde(
+        default,
+        alias = "prompt_tokens",
+        alias = "input_tokens",
+        alias = "inputTokens"
+    )]
+    pub prompt_tokens: u64,
+    /// Tokens generated (`output_tokens` for Anthropic).
+    #[serde(
+        default,
+        alias = "completion_tokens",
+        alias = "output_tokens",
+        alias = "outputTokens"
+    )]
+    pub completion_tokens: u64,
+    /// All tokens; the sum of the two when the tool does not say.
+    #[serde(default, alias = "total_tokens")]
+    pub total_tokens: u64,
+}
+
+impl Usage {
+    /// Builds a usage, filling a missing total with the sum of the parts.
+    pub fn new(prompt_tokens: u64, completion_tokens: u64, total_tokens: Option<u64>) -> Self {
+        Self {
+            prompt_tokens,
+            completion_tokens,
+            total_tokens: total_tokens
+                .unwrap_or_else(|| prompt_tokens.saturating_add(completion_tokens)),
+        }
+    }
+
+    /// Adds `other` to `self`, saturating.
+    pub fn add(&mut self, other: &Usage) {
+        self.prompt_tokens = self.prompt_tokens.saturating_add(other.prompt_tokens);
+        self.completion_tokens = self
+            .completion_tokens
+            .saturating_add(other.completion_tokens);
+        self.total_tokens = self.total_tokens.saturating_add(other.total_tokens);
+    }
+}
+
+/// A successful tool call.
+#[derive(Clone, Debug)]
+pub struct ToolOutput<V> {
+    /// What the tool produced, passed to the caller untouched.
+    pub output: V,
+    /// Tokens the call used, if the tool knows.
+    pub usage: Option<Usage>,
+    /// What the call cost in US dollars, if the tool knows.
+    pub cost_usd: Option<f64>,
+}
+
+/// What a call may use at most, known before it starts (for budget pre-checks).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ToolEstimate {
+    /// Upper bound on the tokens the call can use (e.g. prompt + `max_tokens`).
+    pub tokens: Option<u64>,
+    /// Upper bound on the call's cost in US dollars.
+    pub cost_usd: Option<f64>,
+}
+
+/// What a tool is told about the call it is making.
+#[derive(Clone)]
+pub struct ToolContext {
+    /// The run's trace id as the caller gave it (or the request id).
+    pub trace_id: String,
+    /// The run's request id.
+    pub request_id: String,
+    /// 1-based attempt number for this tool within the run.
+    pub attempt: u32,
+    /// The name the tool is registered under.
+    pub tool_name: String,
+    /// A fresh W3C `traceparent` for this attempt (new span id each call).
+    pub traceparent: String,
+    /// Aborted when the attempt times out, the run's deadline passes or the
+    /// caller aborts; a tool should stop its work then.
+    pub signal: AbortSignal,
+}
+
+/// A callable tool.
+pub trait Tool<V> {
+    /// The provider whose circuit breaker guards this tool (`"default"` when
+    /// the tool does not name one).
+    fn provider(&self) -> &str;
+
+    /// Calls the tool once.
+    ///
+    /// # Errors
+    /// A [`ToolError`] whose category says whether the call may be retried.
+    fn execute(
+        &self,
+        request: &V,
+        options: &Value,
+        ctx: ToolContext,
+    ) -> LocalBoxFuture<'static, Result<ToolOutput<V>, ToolError>>;
+
+    /// An upper bound on what one call will use, for budget pre-checks.
+    /// The default knows nothing.
+    fn estimate(&self, _request: &V, _options: &Value) -> ToolEstimate {
+        ToolEstimate::default()
+    }
+}

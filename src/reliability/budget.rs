@@ -1,0 +1,225 @@
+//! Budgets: limits on tokens, cost and time for a whole run, retries and
+//! fallbacks included. Checked before every call and wait ([`Spend::check_call`],
+//! [`Spend::check_wait`]) and after every reported usage ([`Spend::charge`]).
+
+use serde::Deserialize;
+
+use crate::config;
+use crate::platform::{ToolEstimate, Usage};
+
+/// Which budget stopped a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BudgetType {
+    /// `budget.tokens`.
+    Tokens,
+    /// `budget.costUsd`.
+    CostUsd,
+    /// `budget.timeMs`.
+    TimeMs,
+}
+
+impl BudgetType {
+    /// `tokens`, `costUsd` or `timeMs`, as in JS.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tokens => "tokens",
+            Self::CostUsd => "costUsd",
+            Self::TimeMs => "timeMs",
+        }
+    }
+}
+
+/// The run option `budget`. Every limit is optional.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Budget {
+    /// Total tokens.
+    #[serde(deserialize_with = "config::opt_non_negative")]
+    pub tokens: Option<f64>,
+    /// Total cost in US dollars.
+    #[serde(alias = "cost_usd", deserialize_with = "config::opt_non_negative")]
+    pub cost_usd: Option<f64>,
+    /// Total wall time of the run in milliseconds.
+    #[serde(alias = "time_ms", deserialize_with = "config::opt_non_negative")]
+    pub time_ms: Option<f64>,
+}
+
+/// A budget that was (or would be) exceeded.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Exceeded {
+    /// Which budget.
+    pub budget_type: BudgetType,
+    /// Its limit.
+    pub limit: f64,
+    /// Spent so far, or what spending would reach for a call not started.
+    pub spent: f64,
+}
+
+/// What one run has spent against its [`Budget`].
+#[derive(Clone, Debug)]
+pub struct Spend {
+    budget: Budget,
+    started_at: f64,
+    usage: Usage,
+    cost_usd: Option<f64>,
+}
+
+impl Spend {
+    /// Starts spending at monotonic time `now`.
+    pub fn new(budget: Budget, now: f64) -> Self {
+        Self {
+            budget,
+            started_at: now,
+            usage: Usage::default(),
+            cost_usd: None,
+        }
+    }
+
+    /// Tokens used so far, across every attempt.
+    pub fn usage(&self) -> Usage {
+        self.usage
+    }
+
+    /// Cost so far; `None` when no call reported one.
+    pub fn cost_usd(&self) -> Option<f64> {
+        self.cost_usd
+    }
+
+    /// Milliseconds left of `budget.timeMs` at `now`, if there is one.
+    pub fn time_left(&self, now: f64) -> Option<f64> {
+        self.budget
+            .time_ms
+            .map(|limit| limit - (now - self.started_at))
+    }
+
+    /// The time budget as spent at `now` (for a run stopped by it).
+    pub fn time_used(&self, now: f64) -> Exceeded {
+        Exceeded {
+            budget_type: BudgetType::TimeMs,
+            limit: self.budget.time_ms.unwrap_or(0.0),
+            spent: now - self.started_at,
+        }
+    }
+
+    /// May a call with this estimate start at `now`? A call needs some of
+    /// every limited resource, so an exhausted budget refuses any call.
+    pub fn check_call(&self, estimate: ToolEstimate, now: f64) -> Result<(), Exceeded> {
+        if let Some(limit) = self.budget.tokens {
+            let spent = self.usage.total_tokens as f64;
+            let would = spent + estimate.tokens.unwrap_or(0) as f64;
+            if spent >= limit || would > limit {
+                return Err(Exceeded {
+                    budget_type: BudgetType::Tokens,
+                    limit,
+                    spent: would,
+                });
+            }
+        }
+        if let Some(limit) = self.budget.cost_usd {
+            let spent = self.cost_usd.unwrap_or(0.0);
+            let would = spent + estimate.cost_usd.unwrap_or(0.0);
+            if spent >= limit || would > limit {
+                return Err(Exceeded {
+                    budget_type: BudgetType::CostUsd,
+                    limit,
+                    spent: would,
+                });
+            }
+        }
+        self.check_wait(0.0, now)
+    }
+
+    /// May a wait of `delay_ms` start at `now`, leaving time for a call after it?
+    pub fn check_wait(&self, delay_ms: f64, now: f64) -> Result<(), Exceeded> {
+        match (self.budget.time_ms, self.time_left(now)) {
+            (Some(limit), Some(left)) if left <= delay_ms => Err(Exceeded {
+                budget_type: BudgetType::TimeMs,
+                limit,
+                spent: now - self.started_at + delay_ms,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds what a call used; `Err` when that put the run past a limit.
+    pub fn charge(&mut self, usage: Option<Usage>, cost_usd: Option<f64>) -> Result<(), Exceeded> {
+        if let Some(usage) = usage {
+            self.usage.add(&usage);
+        }
+        if let Some(cost) = cost_usd.filter(|c| c.is_finite() && *c >= 0.0) {
+            self.cost_usd = Some(self.cost_usd.unwrap_or(0.0) + cost);
+        }
+        let tokens = self.usage.total_tokens as f64;
+        if let Some(limit) = self.budget.tokens.filter(|limit| tokens > *limit) {
+            return Err(Exceeded {
+                budget_type: BudgetType::Tokens,
+                limit,
+                spent: tokens,
+            });
+        }
+        let cost = self.cost_usd.unwrap_or(0.0);
+        if let Some(limit) = self.budget.cost_usd.filter(|limit| cost > *limit) {
+            return Err(Exceeded {
+                budget_type: BudgetType::CostUsd,
+                limit,
+                spent: cost,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pre_check_refuses_what_cannot_fit_and_charge_stops_past_limit() {
+        let budget = Budget {
+            tokens: Some(100.0),
+            cost_usd: Some(0.10),
+            time_ms: Some(1000.0),
+        };
+        let mut spend = Spend::new(budget, 0.0);
+        assert!(spend
+            .check_call(
+                ToolEstimate {
+                    tokens: Some(100),
+                    cost_usd: None
+                },
+                0.0
+            )
+            .is_ok());
+        let too_big = spend
+            .check_call(
+                ToolEstimate {
+                    tokens: Some(101),
+                    cost_usd: None,
+                },
+                0.0,
+            )
+            .unwrap_err();
+        assert_eq!(
+            (too_big.budget_type, too_big.spent),
+            (BudgetType::Tokens, 101.0)
+        );
+        assert!(spend
+            .charge(Some(Usage::new(60, 40, None)), Some(0.05))
+            .is_ok());
+        let e = spend.check_call(ToolEstimate::default(), 0.0).unwrap_err();
+        assert_eq!(
+            e.budget_type,
+            BudgetType::Tokens,
+            "exhausted budget refuses any call"
+        );
+        let e = spend.charge(None, Some(0.06)).unwrap_err();
+        assert_eq!(e.budget_type, BudgetType::CostUsd);
+        assert!((e.spent - 0.11).abs() < 1e-9);
+        assert!(spend.check_wait(999.0, 0.0).is_ok());
+        assert_eq!(
+            spend.check_wait(1000.0, 0.0).unwrap_err().budget_type,
+            BudgetType::TimeMs
+        );
+        assert_eq!(spend.check_wait(0.0, 1000.0).unwrap_err().spent, 1000.0);
+    }
+}

@@ -1,0 +1,141 @@
+//! A tool that follows a script, and remembers how it was called.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use futures::future::LocalBoxFuture;
+use serde_json::Value;
+
+use super::VirtualClock;
+use crate::error::ToolError;
+use crate::platform::{Sleeper, Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
+
+/// One scripted answer.
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// Succeed with this output.
+    Ok(Value),
+    /// Succeed with this output, usage and cost.
+    OkWithUsage(Value, Usage, Option<f64>),
+    /// Fail with this error.
+    Fail(ToolError),
+    /// Wait this many (virtual) ms, then take the inner step.
+    After(f64, Box<Step>),
+}
+
+/// How the tool was called once.
+#[derive(Clone)]
+pub struct Call {
+    /// The request.
+    pub request: Value,
+    /// The options.
+    pub options: Value,
+    /// The context.
+    pub ctx: ToolContext,
+    /// Monotonic time of the call.
+    pub at: f64,
+}
+
+/// A [`Tool`] that answers from a script, then repeats its `otherwise` step.
+pub struct ScriptedTool {
+    provider: String,
+    clock: Rc<VirtualClock>,
+    steps: RefCell<VecDeque<Step>>,
+    otherwise: Step,
+    estimate: ToolEstimate,
+    calls: RefCell<Vec<Call>>,
+}
+
+impl ScriptedTool {
+    /// A tool of `provider` that succeeds with `"ok"` until scripted otherwise.
+    pub fn new(provider: &str, clock: &Rc<VirtualClock>) -> Self {
+        Self {
+            provider: provider.to_owned(),
+            clock: Rc::clone(clock),
+            steps: RefCell::new(VecDeque::new()),
+            otherwise: Step::Ok(Value::String("ok".into())),
+            estimate: ToolEstimate::default(),
+            calls: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Adds a step to the script.
+    pub fn then(self, step: Step) -> Self {
+        self.steps.borrow_mut().push_back(step);
+        self
+    }
+
+    /// The step taken once the script is used up.
+    pub fn otherwise(mut self, step: Step) -> Self {
+        self.otherwise = step;
+        self
+    }
+
+    /// What budget pre-checks are told a call may use.
+    pub fn with_estimate(mut self, estimate: ToolEstimate) -> Self {
+        self.estimate = estimate;
+        self
+    }
+
+    /// Calls made so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.borrow().clone()
+    }
+
+    /// Number of calls made so far.
+    pub fn call_count(&self) -> usize {
+        self.calls.borrow().len()
+    }
+}
+
+impl Tool<Value> for ScriptedTool {
+    fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    fn execute(
+        &self,
+        request: &Value,
+        options: &Value,
+        ctx: ToolContext,
+    ) -> LocalBoxFuture<'static, Result<ToolOutput<Value>, ToolError>> {
+        self.calls.borrow_mut().push(Call {
+            request: request.clone(),
+            options: options.clone(),
+            ctx,
+            at: crate::platform::Clock::now_ms(&*self.clock),
+        });
+        let step = self
+            .steps
+            .borrow_mut()
+            .pop_front()
+            .unwrap_or_else(|| self.otherwise.clone());
+        let clock = Rc::clone(&self.clock);
+        Box::pin(async move {
+            let mut step = step;
+            while let Step::After(ms, inner) = step {
+                clock.sleep(ms).await;
+                step = *inner;
+            }
+            match step {
+                Step::Ok(output) => Ok(ToolOutput {
+                    output,
+                    usage: None,
+                    cost_usd: None,
+                }),
+                Step::OkWithUsage(output, usage, cost_usd) => Ok(ToolOutput {
+                    output,
+                    usage: Some(usage),
+                    cost_usd,
+                }),
+                Step::Fail(error) => Err(error),
+                Step::After(..) => Err(ToolError::client("unreachable step")),
+            }
+        })
+    }
+
+    fn estimate(&self, _request: &Value, _options: &Value) -> ToolEstimate {
+        self.estimate
+    }
+}
