@@ -229,12 +229,20 @@ impl<V: Payload> Orchestrator<V> {
     ///
     /// # Errors
     /// A [`RunError`] with the run's ids; see [`OrchestratorError`] for the kinds.
-    pub fn run(&self, request: V, options: RunOptions) -> impl Future<Output = Result<RunResult<V>, RunError<V>>> + 'static {
+    pub fn run(
+        &self,
+        request: V,
+        options: RunOptions,
+    ) -> impl Future<Output = Result<RunResult<V>, RunError<V>>> + 'static {
         let this = self.clone();
         async move { this.run_owned(request, options).await }
     }
 
-    async fn run_owned(&self, request: V, options: RunOptions) -> Result<RunResult<V>, RunError<V>> {
+    async fn run_owned(
+        &self,
+        request: V,
+        options: RunOptions,
+    ) -> Result<RunResult<V>, RunError<V>> {
         let inner = Rc::clone(&self.inner);
         let clock = Rc::clone(&inner.platform.clock);
         let started = clock.now_ms();

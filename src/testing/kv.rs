@@ -15,8 +15,10 @@ pub struct FlakyKv {
     clock: Rc<VirtualClock>,
     /// Make `get` fail.
     pub fail_get: Cell<bool>,
-    /// Make `put` and `put_if_absent` fail.
+    /// Make `put` fail.
     pub fail_put: Cell<bool>,
+    /// Make `put_if_absent` fail.
+    pub fail_put_if_absent: Cell<bool>,
     /// Make `delete` fail.
     pub fail_delete: Cell<bool>,
     /// Virtual ms each operation takes.
@@ -35,6 +37,7 @@ impl FlakyKv {
             clock: Rc::clone(clock),
             fail_get: Cell::new(false),
             fail_put: Cell::new(false),
+            fail_put_if_absent: Cell::new(false),
             fail_delete: Cell::new(false),
             delay_ms: Cell::new(0.0),
             atomic: Cell::new(true),
@@ -113,7 +116,7 @@ impl KvStore for FlakyKv {
         value: String,
         ttl_ms: f64,
     ) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
-        let gate = self.begin("putIfAbsent", self.fail_put.get());
+        let gate = self.begin("putIfAbsent", self.fail_put_if_absent.get());
         Box::pin(async move {
             gate.await?;
             self.inner.put_if_absent(key, value, ttl_ms).await
