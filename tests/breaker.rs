@@ -1,7 +1,13 @@
 //! Circuit breakers in runs: opening at the threshold within the window,
 //! skipping open tools, half-open probes, closing and re-opening, client
 //! errors ignored, states observable, export and import.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::result_large_err
+)]
 
 mod common;
 

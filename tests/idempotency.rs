@@ -1,7 +1,13 @@
 //! Idempotency: replay, conflicts, in-progress leases across isolates,
 //! failures not cached, TTL expiry, single-flight under concurrency, store
 //! failures, and what reaches the store.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::result_large_err
+)]
 
 mod common;
 

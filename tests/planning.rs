@@ -1,6 +1,12 @@
 //! Planning: priority order, ties, paths, keyword and type rules, every
 //! operator, explicit selection, defaults and errors.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::result_large_err
+)]
 
 mod common;
 

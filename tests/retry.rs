@@ -1,7 +1,13 @@
 //! Retries: counts, exact delays on the virtual clock, Retry-After in every
 //! form, capped hints leading to the fallback, non-retryable failures,
 //! jitter within bounds, cancellation of waits.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::result_large_err
+)]
 
 mod common;
 
