@@ -38,10 +38,7 @@ where
 ///
 /// # Errors
 /// As [`read`].
-pub fn from_json<T: DeserializeOwned>(
-    value: &serde_json::Value,
-    prefix: &str,
-) -> Result<T, OrchestratorError> {
+pub fn from_json<T: DeserializeOwned>(value: &serde_json::Value, prefix: &str) -> Result<T, OrchestratorError> {
     read(value, prefix, false)
 }
 
@@ -60,9 +57,7 @@ fn number<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     if value.is_finite() {
         Ok(value)
     } else {
-        Err(D::Error::custom(format!(
-            "must be a finite number, got {value}"
-        )))
+        Err(D::Error::custom(format!("must be a finite number, got {value}")))
     }
 }
 
@@ -102,9 +97,7 @@ pub fn unit_interval<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     if (0.0..=1.0).contains(&value) {
         Ok(value)
     } else {
-        Err(D::Error::custom(format!(
-            "must be between 0 and 1, got {value}"
-        )))
+        Err(D::Error::custom(format!("must be between 0 and 1, got {value}")))
     }
 }
 
@@ -134,9 +127,7 @@ pub fn opt_positive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::E
     match Option::<f64>::deserialize(d)? {
         None => Ok(None),
         Some(v) if v.is_finite() && v > 0.0 => Ok(Some(v)),
-        Some(v) => Err(D::Error::custom(format!(
-            "must be a finite number > 0, got {v}"
-        ))),
+        Some(v) => Err(D::Error::custom(format!("must be a finite number > 0, got {v}"))),
     }
 }
 
@@ -145,9 +136,7 @@ pub fn opt_non_negative<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, 
     match Option::<f64>::deserialize(d)? {
         None => Ok(None),
         Some(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
-        Some(v) => Err(D::Error::custom(format!(
-            "must be a finite number >= 0, got {v}"
-        ))),
+        Some(v) => Err(D::Error::custom(format!("must be a finite number >= 0, got {v}"))),
     }
 }
 
@@ -157,10 +146,7 @@ mod tests {
 
     #[test]
     fn joins_paths_like_a_user_writes_them() {
-        assert_eq!(
-            join_path("planner", "rules[2].action"),
-            "planner.rules[2].action"
-        );
+        assert_eq!(join_path("planner", "rules[2].action"), "planner.rules[2].action");
         assert_eq!(join_path("planner.rules", "[2]"), "planner.rules[2]");
         assert_eq!(join_path("reliability", "."), "reliability");
         assert_eq!(join_path("", "a.b"), "a.b");

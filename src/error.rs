@@ -47,10 +47,7 @@ impl ToolErrorCategory {
 
     /// Whether failures of this kind are worth another try by default.
     pub fn retryable_by_default(self) -> bool {
-        matches!(
-            self,
-            Self::RateLimit | Self::Server | Self::Timeout | Self::Network
-        )
+        matches!(self, Self::RateLimit | Self::Server | Self::Timeout | Self::Network)
     }
 
     /// The category an HTTP status belongs to.
@@ -107,13 +104,7 @@ impl fmt::Debug for ToolError {
 impl fmt::Display for ToolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.status {
-            Some(status) => write!(
-                f,
-                "{} ({}): {}",
-                self.category.as_str(),
-                status,
-                self.message
-            ),
+            Some(status) => write!(f, "{} ({}): {}", self.category.as_str(), status, self.message),
             None => write!(f, "{}: {}", self.category.as_str(), self.message),
         }
     }
@@ -345,11 +336,7 @@ impl fmt::Display for OrchestratorError {
                 budget_type,
                 limit,
                 spent,
-            } => write!(
-                f,
-                "{} budget exceeded: spent {spent} of {limit}",
-                budget_type.as_str()
-            ),
+            } => write!(f, "{} budget exceeded: spent {spent} of {limit}", budget_type.as_str()),
             Self::Conflict { key, reason } => {
                 write!(f, "idempotency key `{key}` conflicts ({})", reason.as_str())
             }

@@ -50,14 +50,11 @@ pub mod trace;
 pub use error::{ConflictReason, OrchestratorError, RunError, ToolError, ToolErrorCategory};
 pub use event::{Event, EventKind, EventSink};
 pub use orchestrator::{
-    Orchestrator, OrchestratorBuilder, OrchestratorConfig, ReliabilityConfig, RunOptions,
-    RunResult, StoreFailurePolicy,
+    Orchestrator, OrchestratorBuilder, OrchestratorConfig, ReliabilityConfig, RunOptions, RunResult, StoreFailurePolicy,
 };
 pub use payload::Payload;
 pub use platform::{
-    AbortReason, AbortSignal, Clock, Consistency, KvStore, MemoryKv, Platform, Random, Sleeper,
-    StoreError, Tool, ToolContext, ToolEstimate, ToolOutput, Usage,
+    AbortReason, AbortSignal, Clock, Consistency, KvStore, MemoryKv, Platform, Random, Sleeper, StoreError, Tool,
+    ToolContext, ToolEstimate, ToolOutput, Usage,
 };
-pub use reliability::{
-    BreakerConfig, Budget, BudgetType, CircuitSnapshot, CircuitState, RetryConfig, RetryHint,
-};
+pub use reliability::{BreakerConfig, Budget, BudgetType, CircuitSnapshot, CircuitState, RetryConfig, RetryHint};

@@ -82,8 +82,7 @@ pub fn w3c_trace_id(trace_id: &str) -> String {
 /// if it is well formed.
 pub fn parse_traceparent(header: &str) -> Option<String> {
     let mut parts = header.trim().split('-');
-    let (version, trace, span, flags) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (version, trace, span, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let valid = is_hex(version, 2)
         && version != "ff"
         && (version != "00" || parts.next().is_none())

@@ -99,15 +99,10 @@ fn all_open_fails_with_circuit_open_without_calling() {
         ScriptedTool::new("openai", &clock).otherwise(fail(500)),
         false,
     );
-    assert_eq!(
-        h.run(json!("q"), json!({})).unwrap_err().code(),
-        "tool_failed"
-    );
+    assert_eq!(h.run(json!("q"), json!({})).unwrap_err().code(), "tool_failed");
     let e = h.run(json!("q"), json!({})).unwrap_err();
     match e.error {
-        reliable_orchestrator::OrchestratorError::ToolExecution {
-            category, attempts, ..
-        } => {
+        reliable_orchestrator::OrchestratorError::ToolExecution { category, attempts, .. } => {
             assert_eq!((category.as_str(), attempts), ("circuit_open", 0));
         }
         other => panic!("{other:?}"),
@@ -129,11 +124,7 @@ fn failures_older_than_the_window_do_not_count() {
     h.run(json!("q"), json!({})).unwrap();
     clock.advance(6000.0);
     h.run(json!("q"), json!({})).unwrap();
-    assert_eq!(
-        state(&h),
-        CircuitState::Closed,
-        "the first failure left the window"
-    );
+    assert_eq!(state(&h), CircuitState::Closed, "the first failure left the window");
     assert_eq!(h.orchestrator.circuit_states()["openai"].failures, 2);
     h.run(json!("q"), json!({})).unwrap();
     assert_eq!(state(&h), CircuitState::Open);
@@ -149,10 +140,7 @@ fn client_errors_do_not_touch_the_breaker() {
         true,
     );
     for _ in 0..5 {
-        assert_eq!(
-            h.run(json!("q"), json!({})).unwrap_err().code(),
-            "tool_failed"
-        );
+        assert_eq!(h.run(json!("q"), json!({})).unwrap_err().code(), "tool_failed");
     }
     assert_eq!(primary.call_count(), 5);
     assert_eq!(state(&h), CircuitState::Closed);
@@ -197,11 +185,7 @@ fn half_opens_after_timeout_and_closes_after_enough_successful_probes() {
             )
         })
         .collect();
-    let expected = [
-        ("closed", "open"),
-        ("open", "half_open"),
-        ("half_open", "closed"),
-    ];
+    let expected = [("closed", "open"), ("open", "half_open"), ("half_open", "closed")];
     assert_eq!(path, expected.map(|(a, b)| (a.to_owned(), b.to_owned())));
     assert_eq!(primary.call_count(), 4);
 }
@@ -221,11 +205,7 @@ fn a_failed_probe_reopens() {
     assert_eq!(state(&h), CircuitState::Open);
     let last = h.events_of("breaker").last().cloned().unwrap();
     assert_eq!(
-        (
-            last["from"].as_str(),
-            last["to"].as_str(),
-            last["reason"].as_str()
-        ),
+        (last["from"].as_str(), last["to"].as_str(), last["reason"].as_str()),
         (Some("half_open"), Some("open"), Some("probe_failed"))
     );
     let snapshot = &h.orchestrator.circuit_states()["openai"];
@@ -239,27 +219,17 @@ fn half_open_admits_one_probe_while_concurrent_runs_fall_back() {
     let primary = ScriptedTool::new("openai", &clock)
         .then(fail(500))
         .otherwise(Step::After(500.0, Box::new(ok("slow ok"))));
-    let (h, primary, backup) = setup(
-        &clock,
-        json!({ "failureThreshold": 1, "timeout": 10 }),
-        primary,
-        true,
-    );
+    let (h, primary, backup) = setup(&clock, json!({ "failureThreshold": 1, "timeout": 10 }), primary, true);
     h.run(json!("q"), json!({})).unwrap();
     clock.advance(10_000.0);
     let runs = (0..3)
         .map(|_| {
-            Box::pin(h.orchestrator.run(json!("q"), Default::default()))
-                as futures::future::LocalBoxFuture<'static, _>
+            Box::pin(h.orchestrator.run(json!("q"), Default::default())) as futures::future::LocalBoxFuture<'static, _>
         })
         .collect();
     let results: Vec<Result<RunResult<Value>, RunError<Value>>> = clock.run_all(runs).unwrap();
     let tools: Vec<String> = results.into_iter().map(|r| r.unwrap().tool_name).collect();
-    assert_eq!(
-        tools.iter().filter(|t| *t == "primary").count(),
-        1,
-        "{tools:?}"
-    );
+    assert_eq!(tools.iter().filter(|t| *t == "primary").count(), 1, "{tools:?}");
     assert_eq!(primary.call_count(), 2);
     assert_eq!(backup.call_count(), 3);
     assert_eq!(state(&h), CircuitState::Closed);
@@ -282,6 +252,9 @@ fn breaker_opened_during_retries_sends_the_run_to_its_fallback() {
     assert_eq!((r.tool_name.as_str(), r.attempts), ("backup", 3));
     assert_eq!(primary.call_count(), 2);
     assert_eq!(h.events_of("fallback")[0]["reason"], "circuit_open");
+    // The failure that opened the breaker schedules no wait: the fallback runs at once.
+    assert_eq!(h.events_of("retry").len(), 1);
+    assert_eq!(backup.calls()[0].at, 1000.0);
 }
 
 #[test]
@@ -297,10 +270,7 @@ fn export_and_import_carry_state_across_isolates() {
     clock.advance(20_000.0);
     let exported = h.orchestrator.export_state();
     assert_eq!(exported["breakers"]["openai"]["state"], "open");
-    assert_eq!(
-        exported["breakers"]["openai"]["openedAt"],
-        json!(WALL_START)
-    );
+    assert_eq!(exported["breakers"]["openai"]["openedAt"], json!(WALL_START));
 
     // Another isolate, whose monotonic clock started elsewhere but whose wall clock agrees.
     let other_clock = VirtualClock::new(WALL_START + 20_000.0);
@@ -313,14 +283,8 @@ fn export_and_import_carry_state_across_isolates() {
         None,
     );
     other.orchestrator.import_state(&exported);
-    assert_eq!(
-        other.orchestrator.circuit_states()["openai"].state,
-        CircuitState::Open
-    );
-    assert_eq!(
-        other.run(json!("q"), json!({})).unwrap().tool_name,
-        "backup"
-    );
+    assert_eq!(other.orchestrator.circuit_states()["openai"].state, CircuitState::Open);
+    assert_eq!(other.run(json!("q"), json!({})).unwrap().tool_name, "backup");
     assert_eq!(other_primary.call_count(), 0);
     other_clock.advance(40_000.0);
     assert_eq!(
@@ -330,9 +294,9 @@ fn export_and_import_carry_state_across_isolates() {
     );
     assert_eq!(other.events_of("breaker")[0]["reason"], "import");
 
-    other.orchestrator.import_state(
-        &json!({ "breakers": { "x": { "state": "weird" }, "y": { "state": "open" } } }),
-    );
+    other
+        .orchestrator
+        .import_state(&json!({ "breakers": { "x": { "state": "weird" }, "y": { "state": "open" } } }));
     other.orchestrator.import_state(&json!("not an object"));
     let ignored: Vec<Value> = other
         .events_of("breaker")

@@ -15,16 +15,10 @@ use std::rc::Rc;
 
 use common::*;
 use reliable_orchestrator::testing::{ScriptedTool, Step, VirtualClock};
-use reliable_orchestrator::{
-    BudgetType, OrchestratorError, RunError, ToolError, ToolEstimate, Usage,
-};
+use reliable_orchestrator::{BudgetType, OrchestratorError, RunError, ToolError, ToolEstimate, Usage};
 use serde_json::{json, Value};
 
-fn setup(
-    clock: &Rc<VirtualClock>,
-    primary: ScriptedTool,
-    retry: Value,
-) -> (Harness, Rc<ScriptedTool>) {
+fn setup(clock: &Rc<VirtualClock>, primary: ScriptedTool, retry: Value) -> (Harness, Rc<ScriptedTool>) {
     let primary = Rc::new(primary);
     let h = harness(
         clock,
@@ -55,10 +49,7 @@ fn used(tokens: u64, cost: f64) -> Step {
 }
 
 fn failed_using(tokens: u64) -> Step {
-    Step::Fail(
-        ToolError::from_status(503, "busy")
-            .with_usage(Some(Usage::new(tokens, 0, None)), Some(0.01)),
-    )
+    Step::Fail(ToolError::from_status(503, "busy").with_usage(Some(Usage::new(tokens, 0, None)), Some(0.01)))
 }
 
 #[test]
@@ -71,23 +62,13 @@ fn usage_across_retries_stops_the_run_and_keeps_the_output() {
             .then(used(700, 0.02)),
         exact_retry(3),
     );
-    let e = h
-        .run(json!("q"), json!({ "budget": { "tokens": 1000 } }))
-        .unwrap_err();
+    let e = h.run(json!("q"), json!({ "budget": { "tokens": 1000 } })).unwrap_err();
     assert_eq!(budget(&e), (BudgetType::Tokens, 1000.0, 1100.0));
-    assert_eq!(
-        e.output,
-        Some(json!("answer")),
-        "what was paid for is not lost"
-    );
+    assert_eq!(e.output, Some(json!("answer")), "what was paid for is not lost");
     assert_eq!(t.call_count(), 2);
     let ev = &h.events_of("budget")[0];
     assert_eq!(
-        (
-            ev["budgetType"].as_str(),
-            ev["limit"].as_f64(),
-            ev["spent"].as_f64()
-        ),
+        (ev["budgetType"].as_str(), ev["limit"].as_f64(), ev["spent"].as_f64()),
         (Some("tokens"), Some(1000.0), Some(1100.0))
     );
 }
@@ -100,9 +81,7 @@ fn an_exhausted_budget_starts_no_further_attempt() {
         ScriptedTool::new("p", &clock).otherwise(failed_using(500)),
         exact_retry(5),
     );
-    let e = h
-        .run(json!("q"), json!({ "budget": { "tokens": 1000 } }))
-        .unwrap_err();
+    let e = h.run(json!("q"), json!({ "budget": { "tokens": 1000 } })).unwrap_err();
     assert_eq!(budget(&e).0, BudgetType::Tokens);
     assert_eq!(t.call_count(), 2, "the third call could not fit");
 }
@@ -112,9 +91,7 @@ fn cost_budget_counts_every_attempt() {
     let clock = clock();
     let (h, _) = setup(
         &clock,
-        ScriptedTool::new("p", &clock)
-            .then(failed_using(1))
-            .then(used(2, 0.10)),
+        ScriptedTool::new("p", &clock).then(failed_using(1)).then(used(2, 0.10)),
         exact_retry(3),
     );
     let e = h
@@ -129,10 +106,7 @@ fn cost_budget_counts_every_attempt() {
         exact_retry(3),
     );
     let r = h
-        .run(
-            json!("q"),
-            json!({ "budget": { "costUsd": 0.10, "tokens": 10 } }),
-        )
+        .run(json!("q"), json!({ "budget": { "costUsd": 0.10, "tokens": 10 } }))
         .unwrap();
     assert_eq!((r.usage.total_tokens, r.cost_usd), (2, Some(0.04)));
 }
@@ -145,9 +119,7 @@ fn a_call_whose_estimate_cannot_fit_is_not_started() {
         cost_usd: None,
     });
     let (h, t) = setup(&clock, tool, exact_retry(3));
-    let e = h
-        .run(json!("q"), json!({ "budget": { "tokens": 1000 } }))
-        .unwrap_err();
+    let e = h.run(json!("q"), json!({ "budget": { "tokens": 1000 } })).unwrap_err();
     assert_eq!(budget(&e), (BudgetType::Tokens, 1000.0, 2048.0));
     assert_eq!(t.call_count(), 0);
 }
@@ -160,9 +132,7 @@ fn time_budget_stops_waits_that_cannot_fit() {
         ScriptedTool::new("p", &clock).otherwise(fail(503)),
         exact_retry(5),
     );
-    let e = h
-        .run(json!("q"), json!({ "budget": { "timeMs": 2500 } }))
-        .unwrap_err();
+    let e = h.run(json!("q"), json!({ "budget": { "timeMs": 2500 } })).unwrap_err();
     // Calls at 0 and 1000; the 2000 ms wait after the second would end at 3000.
     assert_eq!(budget(&e).0, BudgetType::TimeMs);
     assert_eq!(t.call_count(), 2);
@@ -181,9 +151,7 @@ fn time_budget_ends_a_slow_call() {
         ScriptedTool::new("p", &clock).otherwise(Step::After(10_000.0, Box::new(ok("late")))),
         exact_retry(1),
     );
-    let e = h
-        .run(json!("q"), json!({ "budget": { "timeMs": 3000 } }))
-        .unwrap_err();
+    let e = h.run(json!("q"), json!({ "budget": { "timeMs": 3000 } })).unwrap_err();
     assert_eq!(budget(&e), (BudgetType::TimeMs, 3000.0, 3000.0));
 }
 
@@ -194,15 +162,10 @@ fn attempt_timeout_is_retryable_and_aborts_the_tool_signal() {
         .then(Step::After(5000.0, Box::new(ok("late"))))
         .then(ok("quick"));
     let (h, t) = setup(&clock, tool, exact_retry(3));
-    let r = h
-        .run(json!("q"), json!({ "attemptTimeoutMs": 1000 }))
-        .unwrap();
+    let r = h.run(json!("q"), json!({ "attemptTimeoutMs": 1000 })).unwrap();
     assert_eq!((r.output.as_str(), r.attempts), (Some("quick"), 2));
     let calls = t.calls();
-    assert!(
-        calls[0].ctx.signal.is_aborted(),
-        "the timed-out attempt's signal fired"
-    );
+    assert!(calls[0].ctx.signal.is_aborted(), "the timed-out attempt's signal fired");
     assert!(!calls[1].ctx.signal.is_aborted());
     assert_eq!(calls[1].at, 2000.0, "timed out at 1000, waited 1000");
     assert_eq!(h.events_of("retry")[0]["reason"], "timeout");
@@ -211,9 +174,7 @@ fn attempt_timeout_is_retryable_and_aborts_the_tool_signal() {
 #[test]
 fn attempt_timeout_default_comes_from_config() {
     let clock = clock();
-    let tool = Rc::new(
-        ScriptedTool::new("p", &clock).otherwise(Step::After(5000.0, Box::new(ok("late")))),
-    );
+    let tool = Rc::new(ScriptedTool::new("p", &clock).otherwise(Step::After(5000.0, Box::new(ok("late")))));
     let h = harness(
         &clock,
         json!({ "defaultTools": ["t"], "reliability": { "attemptTimeoutMs": 100, "retryPolicy": exact_retry(2) } }),
@@ -222,9 +183,9 @@ fn attempt_timeout_default_comes_from_config() {
     );
     let e = h.run(json!("q"), json!({})).unwrap_err();
     match e.error {
-        OrchestratorError::ToolExecution {
-            category, attempts, ..
-        } => assert_eq!((category.as_str(), attempts), ("timeout", 2)),
+        OrchestratorError::ToolExecution { category, attempts, .. } => {
+            assert_eq!((category.as_str(), attempts), ("timeout", 2))
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -238,10 +199,7 @@ fn run_deadline_rejects_with_timeout_and_aborts_the_tool() {
         exact_retry(3),
     );
     let e = h
-        .run(
-            json!("q"),
-            json!({ "timeoutMs": 20000, "traceId": "trace-456" }),
-        )
+        .run(json!("q"), json!({ "timeoutMs": 20000, "traceId": "trace-456" }))
         .unwrap_err();
     assert_eq!(e.code(), "timeout");
     assert_eq!(e.trace_id, "trace-456");

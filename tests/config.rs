@@ -14,9 +14,7 @@ use std::rc::Rc;
 
 use common::*;
 use reliable_orchestrator::testing::virtual_platform;
-use reliable_orchestrator::{
-    Orchestrator, OrchestratorConfig, OrchestratorError, RunOptions, Tool,
-};
+use reliable_orchestrator::{Orchestrator, OrchestratorConfig, OrchestratorError, RunOptions, Tool};
 use serde_json::{json, Value};
 
 fn build(config: Value) -> Result<(), (String, String, String)> {
@@ -31,9 +29,7 @@ fn build(config: Value) -> Result<(), (String, String, String)> {
             .map(|_| ())
     });
     result.map_err(|e| match &e {
-        OrchestratorError::InvalidConfig { field, message } => {
-            (e.code().to_owned(), field.clone(), message.clone())
-        }
+        OrchestratorError::InvalidConfig { field, message } => (e.code().to_owned(), field.clone(), message.clone()),
         other => (other.code().to_owned(), String::new(), other.to_string()),
     })
 }
@@ -47,26 +43,11 @@ fn rejected_field(config: Value) -> String {
 #[test]
 fn retry_policy_values() {
     let cases = [
-        (
-            json!({ "maxAttempts": 0 }),
-            "reliability.retryPolicy.maxAttempts",
-        ),
-        (
-            json!({ "maxAttempts": 101 }),
-            "reliability.retryPolicy.maxAttempts",
-        ),
-        (
-            json!({ "maxAttempts": 2.5 }),
-            "reliability.retryPolicy.maxAttempts",
-        ),
-        (
-            json!({ "max_attempts": "3" }),
-            "reliability.retryPolicy.max_attempts",
-        ),
-        (
-            json!({ "initialDelay": -1 }),
-            "reliability.retryPolicy.initialDelay",
-        ),
+        (json!({ "maxAttempts": 0 }), "reliability.retryPolicy.maxAttempts"),
+        (json!({ "maxAttempts": 101 }), "reliability.retryPolicy.maxAttempts"),
+        (json!({ "maxAttempts": 2.5 }), "reliability.retryPolicy.maxAttempts"),
+        (json!({ "max_attempts": "3" }), "reliability.retryPolicy.max_attempts"),
+        (json!({ "initialDelay": -1 }), "reliability.retryPolicy.initialDelay"),
         (
             json!({ "initial_delay": -0.5 }),
             "reliability.retryPolicy.initial_delay",
@@ -75,10 +56,7 @@ fn retry_policy_values() {
             json!({ "initialDelay": 10, "maxDelay": 5 }),
             "reliability.retryPolicy.maxDelay",
         ),
-        (
-            json!({ "backoffFactor": 0.5 }),
-            "reliability.retryPolicy.backoffFactor",
-        ),
+        (json!({ "backoffFactor": 0.5 }), "reliability.retryPolicy.backoffFactor"),
         (json!({ "jitter": 1.5 }), "reliability.retryPolicy.jitter"),
         (json!({ "jitter": -0.1 }), "reliability.retryPolicy.jitter"),
     ];
@@ -216,10 +194,7 @@ fn rule_problems_name_the_rule() {
             json!({ "conditions": [{ "path": "a..b", "op": "exists" }], "action": { "toolName": "t" } }),
             "planner.rules[2].conditions[0].path",
         ),
-        (
-            json!({ "keywords": [], "toolName": "t" }),
-            "planner.rules[2].keywords",
-        ),
+        (json!({ "keywords": [], "toolName": "t" }), "planner.rules[2].keywords"),
         (
             json!({ "priority": "high", "toolName": "t" }),
             "planner.rules[2].priority",
@@ -251,10 +226,7 @@ fn run_options_are_checked() {
         (json!({ "timeoutMs": "soon" }), "timeoutMs"),
         (json!({ "attempt_timeout_ms": -3 }), "attempt_timeout_ms"),
         (json!({ "budget": { "tokens": -1 } }), "budget.tokens"),
-        (
-            json!({ "budget": { "cost_usd": "a lot" } }),
-            "budget.cost_usd",
-        ),
+        (json!({ "budget": { "cost_usd": "a lot" } }), "budget.cost_usd"),
         (json!({ "toolName": 5 }), "toolName"),
         (json!({ "idempotencyKey": ["k"] }), "idempotencyKey"),
     ];

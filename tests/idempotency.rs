@@ -17,9 +17,7 @@ use std::rc::Rc;
 use common::*;
 use futures::future::LocalBoxFuture;
 use reliable_orchestrator::testing::{FlakyKv, ScriptedTool, Step, VirtualClock};
-use reliable_orchestrator::{
-    KvStore, MemoryKv, OrchestratorError, RunError, RunResult, StoreError,
-};
+use reliable_orchestrator::{KvStore, MemoryKv, OrchestratorError, RunError, RunResult, StoreError};
 use serde_json::{json, Value};
 
 fn config(extra: Value) -> Value {
@@ -83,11 +81,7 @@ fn completed_runs_replay_without_executing() {
         .unwrap();
     assert!(again.cached);
     assert_eq!(
-        (
-            again.output.as_str(),
-            again.tool_name.as_str(),
-            again.attempts
-        ),
+        (again.output.as_str(), again.tool_name.as_str(), again.attempts),
         (Some("first"), "primary", 1)
     );
     assert_eq!(again.request_id, "r2", "a replay carries this run's ids");
@@ -104,15 +98,9 @@ fn completed_runs_replay_without_executing() {
 fn another_request_under_a_used_key_conflicts_unless_detection_is_off() {
     let clock = clock();
     let (h, primary, _) = setup(&clock, ScriptedTool::new("openai", &clock), json!({}), None);
-    h.run(json!("deep one"), json!({ "idempotencyKey": "k" }))
-        .unwrap();
-    let e = h
-        .run(json!("deep two"), json!({ "idempotencyKey": "k" }))
-        .unwrap_err();
-    assert_eq!(
-        (e.code(), conflict_reason(&e)),
-        ("conflict", "fingerprint_mismatch")
-    );
+    h.run(json!("deep one"), json!({ "idempotencyKey": "k" })).unwrap();
+    let e = h.run(json!("deep two"), json!({ "idempotencyKey": "k" })).unwrap_err();
+    assert_eq!((e.code(), conflict_reason(&e)), ("conflict", "fingerprint_mismatch"));
     // Other tool options are another request too.
     let e = h
         .run(
@@ -129,11 +117,8 @@ fn another_request_under_a_used_key_conflicts_unless_detection_is_off() {
         json!({ "conflictDetection": false }),
         None,
     );
-    h.run(json!("deep one"), json!({ "idempotencyKey": "k" }))
-        .unwrap();
-    let r = h
-        .run(json!("deep two"), json!({ "idempotencyKey": "k" }))
-        .unwrap();
+    h.run(json!("deep one"), json!({ "idempotencyKey": "k" })).unwrap();
+    let r = h.run(json!("deep two"), json!({ "idempotencyKey": "k" })).unwrap();
     assert_eq!((r.cached, r.output.as_str()), (true, Some("stored")));
     assert_eq!(primary.call_count(), 1);
 }
@@ -142,8 +127,7 @@ fn another_request_under_a_used_key_conflicts_unless_detection_is_off() {
 fn in_progress_elsewhere_is_a_conflict_and_its_lease_expires() {
     let clock = clock();
     let store: Rc<dyn KvStore> = Rc::new(MemoryKv::new(clock.clone()));
-    let slow =
-        ScriptedTool::new("openai", &clock).otherwise(Step::After(5_000.0, Box::new(ok("slow"))));
+    let slow = ScriptedTool::new("openai", &clock).otherwise(Step::After(5_000.0, Box::new(ok("slow"))));
     let (isolate_a, _, _) = setup(&clock, slow, json!({}), Some(store.clone()));
     let (isolate_b, b_primary, _) = setup(
         &clock,
@@ -153,17 +137,14 @@ fn in_progress_elsewhere_is_a_conflict_and_its_lease_expires() {
     );
     let a = isolate_a.orchestrator.run(
         json!("deep"),
-        reliable_orchestrator::RunOptions::from_json(
-            &json!({ "idempotencyKey": "shared", "timeoutMs": 60000 }),
-        )
-        .unwrap(),
+        reliable_orchestrator::RunOptions::from_json(&json!({ "idempotencyKey": "shared", "timeoutMs": 60000 }))
+            .unwrap(),
     );
     let b = {
         let clock = clock.clone();
         let run = isolate_b.orchestrator.run(
             json!("deep"),
-            reliable_orchestrator::RunOptions::from_json(&json!({ "idempotencyKey": "shared" }))
-                .unwrap(),
+            reliable_orchestrator::RunOptions::from_json(&json!({ "idempotencyKey": "shared" })).unwrap(),
         );
         async move {
             reliable_orchestrator::Sleeper::sleep(&*clock, 1000.0).await;
@@ -196,20 +177,14 @@ fn failures_are_not_cached() {
         Some(store.clone()),
     );
     assert_eq!(
-        h.run(
-            json!("deep"),
-            json!({ "idempotencyKey": "k", "toolName": "primary" })
-        )
-        .unwrap_err()
-        .code(),
+        h.run(json!("deep"), json!({ "idempotencyKey": "k", "toolName": "primary" }))
+            .unwrap_err()
+            .code(),
         "tool_failed"
     );
     assert!(store.is_empty(), "the claim was released");
     let r = h
-        .run(
-            json!("deep"),
-            json!({ "idempotencyKey": "k", "toolName": "primary" }),
-        )
+        .run(json!("deep"), json!({ "idempotencyKey": "k", "toolName": "primary" }))
         .unwrap();
     assert_eq!((r.cached, r.output.as_str()), (false, Some("fixed")));
     assert_eq!(primary.call_count(), 2);
@@ -224,20 +199,11 @@ fn records_expire_after_the_ttl() {
         json!({ "idempotencyTtlMs": 1000 }),
         None,
     );
-    h.run(json!("deep"), json!({ "idempotencyKey": "k" }))
-        .unwrap();
+    h.run(json!("deep"), json!({ "idempotencyKey": "k" })).unwrap();
     clock.advance(999.0);
-    assert!(
-        h.run(json!("deep"), json!({ "idempotencyKey": "k" }))
-            .unwrap()
-            .cached
-    );
+    assert!(h.run(json!("deep"), json!({ "idempotencyKey": "k" })).unwrap().cached);
     clock.advance(1.0);
-    assert!(
-        !h.run(json!("deep"), json!({ "idempotencyKey": "k" }))
-            .unwrap()
-            .cached
-    );
+    assert!(!h.run(json!("deep"), json!({ "idempotencyKey": "k" })).unwrap().cached);
     assert_eq!(primary.call_count(), 2);
 }
 
@@ -248,8 +214,7 @@ fn fifty_concurrent_runs_with_one_key_execute_once() {
         let store = Rc::new(FlakyKv::new(&clock));
         store.atomic.set(atomic);
         store.delay_ms.set(3.0);
-        let slow =
-            ScriptedTool::new("openai", &clock).otherwise(Step::After(100.0, Box::new(ok("once"))));
+        let slow = ScriptedTool::new("openai", &clock).otherwise(Step::After(100.0, Box::new(ok("once"))));
         let (h, primary, _) = setup(&clock, slow, json!({}), Some(store.clone()));
         let runs: Vec<LocalBoxFuture<'static, _>> = (0..50)
             .map(|i| {
@@ -262,16 +227,8 @@ fn fifty_concurrent_runs_with_one_key_execute_once() {
             .collect();
         let results: Vec<Result<RunResult<Value>, RunError<Value>>> = clock.run_all(runs).unwrap();
         assert_eq!(primary.call_count(), 1, "atomic={atomic}");
-        assert!(results
-            .iter()
-            .all(|r| r.as_ref().unwrap().output == json!("once")));
-        assert_eq!(
-            results
-                .iter()
-                .filter(|r| r.as_ref().unwrap().cached)
-                .count(),
-            49
-        );
+        assert!(results.iter().all(|r| r.as_ref().unwrap().output == json!("once")));
+        assert_eq!(results.iter().filter(|r| r.as_ref().unwrap().cached).count(), 49);
         assert_eq!(results[7].as_ref().unwrap().request_id, "r7");
         assert_eq!(
             h.events_of("idempotency")
@@ -295,9 +252,7 @@ fn store_failure_before_the_tool_fails_closed_or_proceeds() {
         json!({}),
         Some(store.clone()),
     );
-    let e = h
-        .run(json!("deep"), json!({ "idempotencyKey": "k" }))
-        .unwrap_err();
+    let e = h.run(json!("deep"), json!({ "idempotencyKey": "k" })).unwrap_err();
     assert_eq!(e.code(), "store_failed");
     assert_eq!(primary.call_count(), 0, "no execution without idempotency");
 
@@ -317,9 +272,7 @@ fn store_failure_before_the_tool_fails_closed_or_proceeds() {
         json!({ "idempotencyStoreFailure": "proceed" }),
         Some(store.clone()),
     );
-    let r = h
-        .run(json!("deep"), json!({ "idempotencyKey": "k" }))
-        .unwrap();
+    let r = h.run(json!("deep"), json!({ "idempotencyKey": "k" })).unwrap();
     assert!(!r.cached);
     assert_eq!(primary.call_count(), 1);
     assert_eq!(h.events_of("idempotency")[0]["outcome"], "store_failed");
@@ -336,9 +289,7 @@ fn failing_to_record_after_the_tool_ran_still_returns_the_result() {
         json!({}),
         Some(store.clone()),
     );
-    let r = h
-        .run(json!("deep"), json!({ "idempotencyKey": "k" }))
-        .unwrap();
+    let r = h.run(json!("deep"), json!({ "idempotencyKey": "k" })).unwrap();
     assert_eq!(r.output, json!("paid for"));
     assert_eq!(primary.call_count(), 1);
     let outcomes: Vec<_> = h
@@ -356,20 +307,11 @@ fn a_breaker_changing_state_never_turns_a_replay_into_a_conflict() {
         .then(ok("from primary"))
         .otherwise(fail(503));
     let (h, _, _) = setup(&clock, primary, json!({}), None);
-    h.run(json!("deep"), json!({ "idempotencyKey": "k" }))
-        .unwrap();
+    h.run(json!("deep"), json!({ "idempotencyKey": "k" })).unwrap();
     // Another run opens the primary's breaker.
-    assert_eq!(
-        h.run(json!("deep other"), json!({})).unwrap().tool_name,
-        "backup"
-    );
-    assert!(
-        h.orchestrator.circuit_states()["openai"].state
-            == reliable_orchestrator::CircuitState::Open
-    );
-    let r = h
-        .run(json!("deep"), json!({ "idempotencyKey": "k" }))
-        .unwrap();
+    assert_eq!(h.run(json!("deep other"), json!({})).unwrap().tool_name, "backup");
+    assert!(h.orchestrator.circuit_states()["openai"].state == reliable_orchestrator::CircuitState::Open);
+    let r = h.run(json!("deep"), json!({ "idempotencyKey": "k" })).unwrap();
     assert_eq!((r.cached, r.output.as_str()), (true, Some("from primary")));
 }
 
@@ -382,16 +324,11 @@ fn an_aborted_leader_frees_the_key() {
         .otherwise(ok("now"));
     let (h, primary, _) = setup(&clock, primary, json!({}), Some(store.clone()));
     let e = h
-        .run(
-            json!("deep"),
-            json!({ "idempotencyKey": "k", "timeoutMs": 1000 }),
-        )
+        .run(json!("deep"), json!({ "idempotencyKey": "k", "timeoutMs": 1000 }))
         .unwrap_err();
     assert_eq!(e.code(), "timeout");
     assert_eq!(h.orchestrator.in_flight(), 0);
-    let r = h
-        .run(json!("deep"), json!({ "idempotencyKey": "k" }))
-        .unwrap();
+    let r = h.run(json!("deep"), json!({ "idempotencyKey": "k" })).unwrap();
     assert_eq!((r.cached, r.output.as_str()), (false, Some("now")));
     assert_eq!(primary.call_count(), 2);
 }
@@ -406,15 +343,8 @@ impl KvStore for Spy {
     fn get<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<Option<String>, StoreError>> {
         self.inner.get(key)
     }
-    fn put<'a>(
-        &'a self,
-        key: &'a str,
-        value: String,
-        ttl_ms: f64,
-    ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
-        self.writes
-            .borrow_mut()
-            .push((key.to_owned(), value.clone()));
+    fn put<'a>(&'a self, key: &'a str, value: String, ttl_ms: f64) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+        self.writes.borrow_mut().push((key.to_owned(), value.clone()));
         self.inner.put(key, value, ttl_ms)
     }
     fn delete<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>> {
@@ -436,14 +366,9 @@ fn store_keys_are_namespaced_hashed_and_bounded() {
         Some(spy.clone()),
     );
     let key = format!("user-secret-key-{}", "x".repeat(200));
-    h.run(json!("deep"), json!({ "idempotencyKey": key }))
-        .unwrap();
+    h.run(json!("deep"), json!({ "idempotencyKey": key })).unwrap();
     let writes = spy.writes.borrow();
-    assert_eq!(
-        writes.len(),
-        2,
-        "claim (non-atomic put) then the completed record"
-    );
+    assert_eq!(writes.len(), 2, "claim (non-atomic put) then the completed record");
     for (store_key, value) in writes.iter() {
         assert!(
             store_key.starts_with("ro:idem:v1:") && store_key.len() == 75,

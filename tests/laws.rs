@@ -23,9 +23,7 @@ use serde_json::json;
 fn step(kind: u8, hint_ms: f64) -> Step {
     match kind {
         0 => ok("fine"),
-        1 => Step::Fail(
-            ToolError::from_status(429, "slow").with_retry_hint(Some(RetryHint::DelayMs(hint_ms))),
-        ),
+        1 => Step::Fail(ToolError::from_status(429, "slow").with_retry_hint(Some(RetryHint::DelayMs(hint_ms)))),
         2 => fail(503),
         3 => Step::Fail(ToolError::network("reset")),
         4 => Step::After(hint_ms, Box::new(ok("slow"))),

@@ -62,10 +62,7 @@ fn seed_rules_pick_by_priority() {
         "premium_analysis"
     );
     assert_eq!(
-        chosen(
-            &h,
-            json!({ "type": "validation", "query": "Comprehensive check" })
-        ),
+        chosen(&h, json!({ "type": "validation", "query": "Comprehensive check" })),
         "deep_analysis"
     );
     assert_eq!(
@@ -93,19 +90,12 @@ fn ties_keep_insertion_order_and_fallbacks_follow_then_defaults() {
     assert_eq!(chosen(&h, json!({})), "b");
     let plan = &h.events_of("plan")[0];
     assert_eq!(plan["toolName"], "b");
-    assert_eq!(
-        plan["fallbacks"],
-        json!(["a", "c"]),
-        "each tool once, defaults last"
-    );
+    assert_eq!(plan["fallbacks"], json!(["a", "c"]), "each tool once, defaults last");
 }
 
 #[test]
 fn defaults_when_nothing_matches() {
-    let (h, _) = planner(
-        json!([{ "requestType": "x", "toolName": "a" }]),
-        json!(["fallback"]),
-    );
+    let (h, _) = planner(json!([{ "requestType": "x", "toolName": "a" }]), json!(["fallback"]));
     assert_eq!(chosen(&h, json!({ "type": "y" })), "fallback");
     assert!(h.events_of("plan")[0]["rule"].is_null());
 }
@@ -128,11 +118,7 @@ fn every_operator() {
             json!({"s": "y"}),
             true,
         ),
-        (
-            json!({"path": "s", "op": "not_equals", "value": "x"}),
-            json!({}),
-            true,
-        ),
+        (json!({"path": "s", "op": "not_equals", "value": "x"}), json!({}), true),
         (
             json!({"path": "s", "op": "not_equals", "value": "x"}),
             json!({"s": "x"}),
@@ -193,36 +179,12 @@ fn every_operator() {
             json!({"s": "ac"}),
             false,
         ),
-        (
-            json!({"path": "n", "op": "gt", "value": 5}),
-            json!({"n": 6}),
-            true,
-        ),
-        (
-            json!({"path": "n", "op": "gt", "value": 5}),
-            json!({"n": 5}),
-            false,
-        ),
-        (
-            json!({"path": "n", "op": "gte", "value": 5}),
-            json!({"n": 5}),
-            true,
-        ),
-        (
-            json!({"path": "n", "op": "lt", "value": 5}),
-            json!({"n": 4.5}),
-            true,
-        ),
-        (
-            json!({"path": "n", "op": "lt", "value": 5}),
-            json!({"n": "4"}),
-            false,
-        ),
-        (
-            json!({"path": "n", "op": "lte", "value": 5}),
-            json!({"n": 5}),
-            true,
-        ),
+        (json!({"path": "n", "op": "gt", "value": 5}), json!({"n": 6}), true),
+        (json!({"path": "n", "op": "gt", "value": 5}), json!({"n": 5}), false),
+        (json!({"path": "n", "op": "gte", "value": 5}), json!({"n": 5}), true),
+        (json!({"path": "n", "op": "lt", "value": 5}), json!({"n": 4.5}), true),
+        (json!({"path": "n", "op": "lt", "value": 5}), json!({"n": "4"}), false),
+        (json!({"path": "n", "op": "lte", "value": 5}), json!({"n": 5}), true),
         (
             json!({"path": "items.1.kind", "op": "equals", "value": "b"}),
             json!({"items": [{"kind": "a"}, {"kind": "b"}]}),
@@ -240,20 +202,13 @@ fn every_operator() {
             json!(["b"]),
         );
         let picked = chosen(&h, request.clone());
-        assert_eq!(
-            picked == "a",
-            expected,
-            "{condition} on {request} chose {picked}"
-        );
+        assert_eq!(picked == "a", expected, "{condition} on {request} chose {picked}");
     }
 }
 
 #[test]
 fn keyword_rules_are_case_insensitive_substrings() {
-    let (h, _) = planner(
-        json!([{ "keywords": ["Deep"], "toolName": "a" }]),
-        json!(["b"]),
-    );
+    let (h, _) = planner(json!([{ "keywords": ["Deep"], "toolName": "a" }]), json!(["b"]));
     assert_eq!(chosen(&h, json!({ "query": "a DEEPER dive" })), "a");
     assert_eq!(chosen(&h, json!({ "query": "shallow" })), "b");
     assert_eq!(chosen(&h, json!({ "query": 42 })), "b");
@@ -266,17 +221,12 @@ fn explicit_tool_wins_without_fallbacks_and_unknown_is_an_error() {
         json!(["b"]),
     );
     let r = h
-        .run(
-            json!({}),
-            json!({ "toolName": "c", "toolOptions": { "k": 5 } }),
-        )
+        .run(json!({}), json!({ "toolName": "c", "toolOptions": { "k": 5 } }))
         .unwrap();
     assert_eq!(r.tool_name, "c");
     let plan = &h.events_of("plan")[0];
     assert_eq!(plan["fallbacks"], json!([]));
-    let e = h
-        .run(json!({}), json!({ "tool_name": "nope" }))
-        .unwrap_err();
+    let e = h.run(json!({}), json!({ "tool_name": "nope" })).unwrap_err();
     assert_eq!(e.code(), "unknown_tool");
 }
 
@@ -291,8 +241,7 @@ fn rule_and_run_tool_options_reach_the_tool_merged() {
         None,
     );
     h.run(json!({}), json!({})).unwrap();
-    h.run(json!({}), json!({ "toolOptions": { "k": 5 } }))
-        .unwrap();
+    h.run(json!({}), json!({ "toolOptions": { "k": 5 } })).unwrap();
     let calls = a.calls();
     assert_eq!(calls[0].options, json!({ "k": 7, "model": "m" }));
     assert_eq!(calls[1].options, json!({ "k": 5, "model": "m" }));

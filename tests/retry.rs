@@ -18,10 +18,7 @@ use reliable_orchestrator::testing::Step;
 use reliable_orchestrator::{AbortReason, AbortSignal, RetryHint, RunOptions, ToolError};
 use serde_json::json;
 
-fn one_tool(
-    retry: serde_json::Value,
-    steps: Vec<Step>,
-) -> (Harness, Rc<reliable_orchestrator::testing::ScriptedTool>) {
+fn one_tool(retry: serde_json::Value, steps: Vec<Step>) -> (Harness, Rc<reliable_orchestrator::testing::ScriptedTool>) {
     let clock = clock();
     let mut t = reliable_orchestrator::testing::ScriptedTool::new("openai", &clock);
     for s in steps {
@@ -43,10 +40,7 @@ fn call_times(t: &reliable_orchestrator::testing::ScriptedTool) -> Vec<f64> {
 
 #[test]
 fn retries_with_exact_exponential_delays_then_succeeds() {
-    let (h, t) = one_tool(
-        exact_retry(4),
-        vec![fail(503), fail(500), fail(429), ok("done")],
-    );
+    let (h, t) = one_tool(exact_retry(4), vec![fail(503), fail(500), fail(429), ok("done")]);
     let r = h.run(json!("q"), json!({})).unwrap();
     assert_eq!((r.output.as_str(), r.attempts), (Some("done"), 4));
     assert_eq!(call_times(&t), vec![0.0, 1000.0, 3000.0, 7000.0]);
@@ -56,15 +50,8 @@ fn retries_with_exact_exponential_delays_then_succeeds() {
         .map(|e| e["delayMs"].as_f64().unwrap())
         .collect();
     assert_eq!(delays, vec![1000.0, 2000.0, 4000.0]);
-    let reasons: Vec<_> = h
-        .events_of("retry")
-        .iter()
-        .map(|e| e["reason"].clone())
-        .collect();
-    assert_eq!(
-        reasons,
-        vec![json!("server"), json!("server"), json!("rate_limit")]
-    );
+    let reasons: Vec<_> = h.events_of("retry").iter().map(|e| e["reason"].clone()).collect();
+    assert_eq!(reasons, vec![json!("server"), json!("server"), json!("rate_limit")]);
     let attempts: Vec<_> = t.calls().iter().map(|c| c.ctx.attempt).collect();
     assert_eq!(attempts, vec![1, 2, 3, 4]);
 }
@@ -81,10 +68,7 @@ fn max_attempts_counts_calls_and_then_fails_with_the_last_cause() {
             category,
             cause,
         } => {
-            assert_eq!(
-                (tool_name.as_str(), attempts, category.as_str()),
-                ("t", 3, "server")
-            );
+            assert_eq!((tool_name.as_str(), attempts, category.as_str()), ("t", 3, "server"));
             assert_eq!(cause.unwrap().status, Some(502));
         }
         other => panic!("unexpected {other:?}"),
@@ -99,10 +83,7 @@ fn non_retryable_fails_at_once() {
         assert_eq!((e.code(), t.call_count()), ("tool_failed", 1), "{status}");
         assert!(h.events_of("retry").is_empty());
     }
-    let (h, t) = one_tool(
-        exact_retry(5),
-        vec![Step::Fail(ToolError::client("bad field"))],
-    );
+    let (h, t) = one_tool(exact_retry(5), vec![Step::Fail(ToolError::client("bad field"))]);
     assert!(h.run(json!("q"), json!({})).is_err());
     assert_eq!(t.call_count(), 1);
     // An explicit flag wins over the status.
@@ -121,10 +102,7 @@ fn non_retryable_fails_at_once() {
 fn retry_after_seconds_date_and_ms_replace_the_delay() {
     let hints = [
         (RetryHint::parse_retry_after("7").unwrap(), 7000.0),
-        (
-            RetryHint::from_headers(Some("1500"), Some("20")).unwrap(),
-            1500.0,
-        ),
+        (RetryHint::from_headers(Some("1500"), Some("20")).unwrap(), 1500.0),
         // An HTTP-date 12 s after the virtual wall clock's start (2023-11-14T22:13:20Z).
         (
             RetryHint::parse_retry_after("Tue, 14 Nov 2023 22:13:32 GMT").unwrap(),
@@ -150,11 +128,8 @@ fn retry_after_seconds_date_and_ms_replace_the_delay() {
 #[test]
 fn retry_after_beyond_max_delay_falls_back_instead_of_sleeping() {
     let clock = clock();
-    let e =
-        ToolError::from_status(429, "later").with_retry_hint(Some(RetryHint::DelayMs(45_000.0)));
-    let primary = Rc::new(
-        reliable_orchestrator::testing::ScriptedTool::new("openai", &clock).then(Step::Fail(e)),
-    );
+    let e = ToolError::from_status(429, "later").with_retry_hint(Some(RetryHint::DelayMs(45_000.0)));
+    let primary = Rc::new(reliable_orchestrator::testing::ScriptedTool::new("openai", &clock).then(Step::Fail(e)));
     let backup = tool("anthropic", &clock);
     let h = harness(
         &clock,
@@ -168,16 +143,8 @@ fn retry_after_beyond_max_delay_falls_back_instead_of_sleeping() {
     assert_eq!(backup.calls()[0].at, 0.0, "no wait at all");
     let fb = &h.events_of("fallback")[0];
     assert_eq!(
-        (
-            fb["from"].as_str(),
-            fb["to"].as_str(),
-            fb["reason"].as_str()
-        ),
-        (
-            Some("primary"),
-            Some("backup"),
-            Some("retry_after_too_long")
-        )
+        (fb["from"].as_str(), fb["to"].as_str(), fb["reason"].as_str()),
+        (Some("primary"), Some("backup"), Some("retry_after_too_long"))
     );
 }
 
@@ -188,14 +155,7 @@ fn jitter_stays_within_bounds() {
     retry["maxDelay"] = json!(5.0);
     let (h, _) = one_tool(
         retry,
-        vec![
-            fail(500),
-            fail(500),
-            fail(500),
-            fail(500),
-            fail(500),
-            ok("x"),
-        ],
+        vec![fail(500), fail(500), fail(500), fail(500), fail(500), ok("x")],
     );
     h.run(json!("q"), json!({})).unwrap();
     let delays: Vec<f64> = h
@@ -240,9 +200,7 @@ fn abort_interrupts_a_wait() {
             })
         }
     };
-    let results = clock
-        .run_all(vec![Box::pin(run), Box::pin(aborter)])
-        .unwrap();
+    let results = clock.run_all(vec![Box::pin(run), Box::pin(aborter)]).unwrap();
     let e = results[0].clone().unwrap_err();
     assert_eq!(e.code(), "aborted");
     assert_eq!(t.call_count(), 1);

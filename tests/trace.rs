@@ -21,10 +21,7 @@ fn ids_default_and_reach_tools_results_errors_and_events() {
     let r = h.run(json!("q"), json!({})).unwrap();
     assert_eq!(r.request_id.len(), 36);
     assert_eq!(&r.request_id[14..15], "4", "a UUID v4");
-    assert_eq!(
-        r.trace_id, r.request_id,
-        "trace id defaults to the request id"
-    );
+    assert_eq!(r.trace_id, r.request_id, "trace id defaults to the request id");
     let call = &t.calls()[0];
     assert_eq!(
         (
@@ -48,15 +45,9 @@ fn ids_default_and_reach_tools_results_errors_and_events() {
     }
 
     let r = h
-        .run(
-            json!("q"),
-            json!({ "traceId": "trace-456", "requestId": "req-1" }),
-        )
+        .run(json!("q"), json!({ "traceId": "trace-456", "requestId": "req-1" }))
         .unwrap();
-    assert_eq!(
-        (r.trace_id.as_str(), r.request_id.as_str()),
-        ("trace-456", "req-1")
-    );
+    assert_eq!((r.trace_id.as_str(), r.request_id.as_str()), ("trace-456", "req-1"));
     let tp = &t.calls()[1].ctx.traceparent;
     assert_eq!(tp.len(), 55);
     assert_ne!(&tp[3..35], "00000000000000000000000000000000");
@@ -76,9 +67,7 @@ fn an_incoming_traceparent_supplies_the_trace_id() {
     let t = tool("p", &clock);
     let h = harness(&clock, json!({ "defaultTools": ["t"] }), &[("t", &t)], None);
     let incoming = "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01";
-    let r = h
-        .run(json!("q"), json!({ "traceparent": incoming }))
-        .unwrap();
+    let r = h.run(json!("q"), json!({ "traceparent": incoming })).unwrap();
     assert_eq!(r.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
     assert!(t.calls()[0]
         .ctx
@@ -89,24 +78,17 @@ fn an_incoming_traceparent_supplies_the_trace_id() {
         "a new span per call"
     );
     let r = h
-        .run(
-            json!("q"),
-            json!({ "traceparent": incoming, "traceId": "mine" }),
-        )
+        .run(json!("q"), json!({ "traceparent": incoming, "traceId": "mine" }))
         .unwrap();
     assert_eq!(r.trace_id, "mine", "an explicit trace id wins");
-    let r = h
-        .run(json!("q"), json!({ "traceparent": "garbage" }))
-        .unwrap();
+    let r = h.run(json!("q"), json!({ "traceparent": "garbage" })).unwrap();
     assert_eq!(r.trace_id, r.request_id);
 }
 
 #[test]
 fn each_attempt_gets_a_fresh_span() {
     let clock = clock();
-    let t = std::rc::Rc::new(
-        reliable_orchestrator::testing::ScriptedTool::new("p", &clock).then(fail(503)),
-    );
+    let t = std::rc::Rc::new(reliable_orchestrator::testing::ScriptedTool::new("p", &clock).then(fail(503)));
     let h = harness(
         &clock,
         json!({ "defaultTools": ["t"], "reliability": { "retryPolicy": exact_retry(2) } }),
@@ -115,10 +97,7 @@ fn each_attempt_gets_a_fresh_span() {
     );
     h.run(json!("q"), json!({})).unwrap();
     let calls = t.calls();
-    assert_eq!(
-        calls[0].ctx.traceparent[..36],
-        calls[1].ctx.traceparent[..36]
-    );
+    assert_eq!(calls[0].ctx.traceparent[..36], calls[1].ctx.traceparent[..36]);
     assert_ne!(calls[0].ctx.traceparent, calls[1].ctx.traceparent);
     assert_eq!((calls[0].ctx.attempt, calls[1].ctx.attempt), (1, 2));
 }

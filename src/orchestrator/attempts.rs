@@ -18,7 +18,7 @@ use crate::payload::Payload;
 use crate::planning::{without_open, PlanEntry};
 use crate::platform::{AbortReason, ToolContext, ToolOutput};
 use crate::reliability::timeout::{until_aborted, watchdog};
-use crate::reliability::{GiveUp, RetryDecision};
+use crate::reliability::{CircuitState, GiveUp, RetryDecision};
 
 /// Runs the plan built from `candidates` until a tool succeeds or the plan is spent.
 pub(super) async fn execute<V: Payload>(
@@ -27,9 +27,7 @@ pub(super) async fn execute<V: Payload>(
     candidates: Vec<PlanEntry>,
 ) -> Result<Done<V>, Failure<V>> {
     let inner = Rc::clone(&ctx.inner);
-    let plan = without_open(candidates, |name| {
-        inner.breakers.is_open(inner.provider_of(name))
-    });
+    let plan = without_open(candidates, |name| inner.breakers.is_open(inner.provider_of(name)));
     let Some(primary) = plan.tools.first() else {
         return Err(Failure::from(OrchestratorError::ToolExecution {
             tool_name: plan.skipped.first().cloned().unwrap_or_default(),
@@ -40,12 +38,7 @@ pub(super) async fn execute<V: Payload>(
     };
     ctx.emit(|| EventKind::Plan {
         tool_name: primary.tool_name.clone(),
-        fallbacks: plan
-            .tools
-            .iter()
-            .skip(1)
-            .map(|e| e.tool_name.clone())
-            .collect(),
+        fallbacks: plan.tools.iter().skip(1).map(|e| e.tool_name.clone()).collect(),
         rule: primary.rule.clone(),
         skipped: plan.skipped.clone(),
     });
@@ -54,16 +47,7 @@ pub(super) async fn execute<V: Payload>(
     let mut last_error: Option<ToolError> = None;
     for (index, entry) in plan.tools.iter().enumerate() {
         let next = plan.tools.get(index + 1);
-        let give_up = match try_tool(
-            ctx,
-            request,
-            entry,
-            next.is_some(),
-            &mut calls,
-            &mut last_error,
-        )
-        .await?
-        {
+        let give_up = match try_tool(ctx, request, entry, next.is_some(), &mut calls, &mut last_error).await? {
             ToolOutcome::Succeeded(done) => return Ok(done),
             ToolOutcome::GaveUp(reason) => reason,
         };
@@ -146,12 +130,7 @@ async fn try_tool<V: Payload>(
         let raced = match ctx.attempt_timeout_ms {
             Some(ms) => {
                 let sleeper = Rc::clone(&inner.platform.sleeper);
-                let timer = watchdog(
-                    sleeper,
-                    ms,
-                    call_signal.clone(),
-                    AbortReason::AttemptTimeout,
-                );
+                let timer = watchdog(sleeper, ms, call_signal.clone(), AbortReason::AttemptTimeout);
                 match future::select(std::pin::pin!(guarded), std::pin::pin!(timer)).await {
                     Either::Left((raced, _)) => raced,
                     Either::Right(((), _)) => Err(AbortReason::AttemptTimeout),
@@ -190,15 +169,22 @@ async fn try_tool<V: Payload>(
                 }));
             }
             Err(error) => {
-                ctx.emit_breaker(permit.failure(error.counts_against_provider()));
+                let transition = permit.failure(error.counts_against_provider());
+                let opened = transition
+                    .as_ref()
+                    .is_some_and(|t| t.transition.to == CircuitState::Open);
+                ctx.emit_breaker(transition);
                 let charged = ctx.spend.borrow_mut().charge(error.usage, error.cost_usd);
                 charged.map_err(|e| Failure::from(ctx.budget_error(e)))?;
-                let decision = inner.retry.decide(
-                    attempt,
-                    &error,
-                    inner.platform.clock.wall_ms(),
-                    inner.platform.random.unit_f64(),
-                );
+                let wall_now = inner.platform.clock.wall_ms();
+                let decision = match inner
+                    .retry
+                    .decide(attempt, &error, wall_now, inner.platform.random.unit_f64())
+                {
+                    // This failure opened the breaker: a wait for a retry it would refuse helps nobody.
+                    RetryDecision::Retry { .. } if opened => RetryDecision::GiveUp(GiveUp::CircuitOpen),
+                    decision => decision,
+                };
                 let category = error.category;
                 *last_error = Some(error);
                 let delay_ms = match decision {

@@ -35,10 +35,7 @@ pub struct ReliabilityConfig {
     #[serde(alias = "idempotency_enabled")]
     pub idempotency_enabled: bool,
     /// How long completed records are kept, ms (>= 1, default one hour).
-    #[serde(
-        alias = "idempotency_ttl_ms",
-        deserialize_with = "config::at_least_one"
-    )]
+    #[serde(alias = "idempotency_ttl_ms", deserialize_with = "config::at_least_one")]
     pub idempotency_ttl_ms: f64,
     /// Whether a reused key with another request is a conflict (default true).
     #[serde(alias = "conflict_detection")]
@@ -47,10 +44,7 @@ pub struct ReliabilityConfig {
     #[serde(alias = "idempotency_store_failure")]
     pub idempotency_store_failure: StoreFailurePolicy,
     /// Default per-attempt timeout for runs, ms.
-    #[serde(
-        alias = "attempt_timeout_ms",
-        deserialize_with = "config::opt_positive"
-    )]
+    #[serde(alias = "attempt_timeout_ms", deserialize_with = "config::opt_positive")]
     pub attempt_timeout_ms: Option<f64>,
 }
 
@@ -119,10 +113,7 @@ pub struct RunOptions {
     #[serde(alias = "timeout_ms", deserialize_with = "config::opt_positive")]
     pub timeout_ms: Option<f64>,
     /// Deadline for each attempt, ms (a retryable timeout).
-    #[serde(
-        alias = "attempt_timeout_ms",
-        deserialize_with = "config::opt_positive"
-    )]
+    #[serde(alias = "attempt_timeout_ms", deserialize_with = "config::opt_positive")]
     pub attempt_timeout_ms: Option<f64>,
     /// Aborts the run.
     #[serde(skip)]

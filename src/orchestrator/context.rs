@@ -63,9 +63,7 @@ impl<V: Payload> RunContext<V> {
                 let exceeded = self.spend.borrow().time_used(self.now());
                 self.budget_error(exceeded)
             }
-            AbortReason::Aborted | AbortReason::AttemptTimeout | AbortReason::Superseded => {
-                OrchestratorError::Aborted
-            }
+            AbortReason::Aborted | AbortReason::AttemptTimeout | AbortReason::Superseded => OrchestratorError::Aborted,
         }
     }
 

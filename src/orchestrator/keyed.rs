@@ -15,9 +15,7 @@ use crate::event::EventKind;
 use crate::payload::Payload;
 use crate::planning::PlanEntry;
 use crate::platform::StoreError;
-use crate::reliability::idempotency::{
-    classify, fingerprint, store_key, Found, Joined, Record, StoredResult,
-};
+use crate::reliability::idempotency::{classify, fingerprint, store_key, Found, Joined, Record, StoredResult};
 use crate::reliability::timeout::until_aborted;
 
 /// How long an in-progress record holds its key when the run has no deadline.
@@ -48,19 +46,9 @@ pub(super) async fn run_keyed<V: Payload>(
     let leader_key = key.clone();
     let leader_fp = fingerprint.clone();
     let leader_skey = skey.clone();
-    let joined = inner
-        .flights
-        .join(&skey, &fingerprint, conflict_detection, move || {
-            lead(
-                leader_ctx,
-                request,
-                candidates,
-                leader_key,
-                leader_skey,
-                leader_fp,
-            )
-            .boxed_local()
-        });
+    let joined = inner.flights.join(&skey, &fingerprint, conflict_detection, move || {
+        lead(leader_ctx, request, candidates, leader_key, leader_skey, leader_fp).boxed_local()
+    });
     match joined {
         // The leader's execution watches its own signal and cleans up after itself.
         Joined::Leader(flight) => flight.await,
@@ -69,10 +57,7 @@ pub(super) async fn run_keyed<V: Payload>(
             let shared = until_aborted(&ctx.signal, flight)
                 .await
                 .map_err(|reason| Failure::from(ctx.stop_error(reason)))?;
-            shared.map(|done| Done {
-                cached: true,
-                ..done
-            })
+            shared.map(|done| Done { cached: true, ..done })
         }
         Joined::Conflict => Err(conflict(&ctx, &key, ConflictReason::FingerprintMismatch)),
     }
@@ -138,19 +123,12 @@ async fn lead<V: Payload>(
     let conflict_detection = inner.reliability.conflict_detection;
     let stopped = |reason| Failure::from(ctx.stop_error(reason));
 
-    let read = until_aborted(&ctx.signal, store.get(&skey))
-        .await
-        .map_err(stopped)?;
+    let read = until_aborted(&ctx.signal, store.get(&skey)).await.map_err(stopped)?;
     let stored = match read {
         Ok(stored) => stored,
         Err(error) => return store_failed(&ctx, &request, candidates, &key, error).await,
     };
-    let found = classify(
-        stored.as_deref(),
-        &fingerprint,
-        conflict_detection,
-        clock.wall_ms(),
-    );
+    let found = classify(stored.as_deref(), &fingerprint, conflict_detection, clock.wall_ms());
     if let Some(outcome) = settle_found(&ctx, &key, found) {
         return outcome;
     }
@@ -174,16 +152,9 @@ async fn lead<V: Payload>(
         Ok(true) => {}
         Ok(false) => {
             // Another isolate claimed the key between our read and our write.
-            let again = until_aborted(&ctx.signal, store.get(&skey))
-                .await
-                .map_err(stopped)?;
+            let again = until_aborted(&ctx.signal, store.get(&skey)).await.map_err(stopped)?;
             let found = match again {
-                Ok(stored) => classify(
-                    stored.as_deref(),
-                    &fingerprint,
-                    conflict_detection,
-                    clock.wall_ms(),
-                ),
+                Ok(stored) => classify(stored.as_deref(), &fingerprint, conflict_detection, clock.wall_ms()),
                 Err(error) => return store_failed(&ctx, &request, candidates, &key, error).await,
             };
             return settle_found(&ctx, &key, found)
@@ -205,8 +176,7 @@ async fn lead<V: Payload>(
                     usage: done.usage,
                     cost_usd: done.cost_usd,
                 };
-                let record = Record::completed(&fingerprint, clock.wall_ms() + ttl_ms, result)
-                    .to_json_string();
+                let record = Record::completed(&fingerprint, clock.wall_ms() + ttl_ms, result).to_json_string();
                 within_grace(&ctx, store.put(&skey, record, ttl_ms)).await
             }
             Err(message) => Err(StoreError {

@@ -76,10 +76,7 @@ pub(crate) struct Failure<V> {
 
 impl<V> From<OrchestratorError> for Failure<V> {
     fn from(error: OrchestratorError) -> Self {
-        Self {
-            error,
-            output: None,
-        }
+        Self { error, output: None }
     }
 }
 
@@ -154,9 +151,7 @@ impl<V: Payload> OrchestratorBuilder<V> {
             default_tools,
             reliability,
         } = self.config;
-        reliability
-            .retry_policy
-            .validate("reliability.retryPolicy")?;
+        reliability.retry_policy.validate("reliability.retryPolicy")?;
         let planner = RuleBasedPlanner::from_config(&planner, "planner")?;
         for rule in planner.rules() {
             if !self.tools.contains_key(&rule.tool_name) {
@@ -175,14 +170,9 @@ impl<V: Payload> OrchestratorBuilder<V> {
             }
         }
         let clock = Rc::clone(&self.platform.clock);
-        let store = self
-            .store
-            .unwrap_or_else(|| Rc::new(MemoryKv::new(Rc::clone(&clock))));
+        let store = self.store.unwrap_or_else(|| Rc::new(MemoryKv::new(Rc::clone(&clock))));
         let inner = Inner {
-            breakers: Rc::new(BreakerRegistry::new(
-                reliability.circuit_breakers.clone(),
-                clock,
-            )),
+            breakers: Rc::new(BreakerRegistry::new(reliability.circuit_breakers.clone(), clock)),
             retry: RetryPolicy::new(reliability.retry_policy.clone()),
             platform: self.platform,
             planner,
@@ -193,9 +183,7 @@ impl<V: Payload> OrchestratorBuilder<V> {
             events: self.events,
             flights: SingleFlight::new(),
         };
-        Ok(Orchestrator {
-            inner: Rc::new(inner),
-        })
+        Ok(Orchestrator { inner: Rc::new(inner) })
     }
 }
 
@@ -238,11 +226,7 @@ impl<V: Payload> Orchestrator<V> {
         async move { this.run_owned(request, options).await }
     }
 
-    async fn run_owned(
-        &self,
-        request: V,
-        options: RunOptions,
-    ) -> Result<RunResult<V>, RunError<V>> {
+    async fn run_owned(&self, request: V, options: RunOptions) -> Result<RunResult<V>, RunError<V>> {
         let inner = Rc::clone(&self.inner);
         let clock = Rc::clone(&inner.platform.clock);
         let started = clock.now_ms();
@@ -275,13 +259,7 @@ impl<V: Payload> Orchestrator<V> {
         }
     }
 
-    async fn run_with_ids(
-        &self,
-        request: V,
-        options: RunOptions,
-        ids: &TraceIds,
-        started: f64,
-    ) -> Outcome<V> {
+    async fn run_with_ids(&self, request: V, options: RunOptions, ids: &TraceIds, started: f64) -> Outcome<V> {
         let inner = Rc::clone(&self.inner);
         let key = match options.idempotency_key {
             Some(key) if inner.reliability.idempotency_enabled => {
@@ -290,11 +268,7 @@ impl<V: Payload> Orchestrator<V> {
             }
             _ => None,
         };
-        let candidates = self.candidates(
-            &request,
-            options.tool_name.as_deref(),
-            options.tool_options.as_ref(),
-        )?;
+        let candidates = self.candidates(&request, options.tool_name.as_deref(), options.tool_options.as_ref())?;
         let budget = options.budget.unwrap_or_default();
         let deadline = [
             options.timeout_ms.map(|ms| Deadline {
@@ -320,9 +294,7 @@ impl<V: Payload> Orchestrator<V> {
                 .map_or_else(AbortSignal::new, AbortSignal::child),
             deadline,
             timeout_ms: options.timeout_ms,
-            attempt_timeout_ms: options
-                .attempt_timeout_ms
-                .or(inner.reliability.attempt_timeout_ms),
+            attempt_timeout_ms: options.attempt_timeout_ms.or(inner.reliability.attempt_timeout_ms),
         });
         if let Some(reason) = ctx.signal.reason() {
             return Err(Failure::from(ctx.stop_error(reason)));

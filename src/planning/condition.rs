@@ -70,8 +70,7 @@ impl Condition {
     /// # Errors
     /// `invalid_config` naming `{field}.path`, `{field}.op` or `{field}.value`.
     pub fn compile(config: &ConditionConfig, field: &str) -> Result<Self, OrchestratorError> {
-        let path = Path::parse(&config.path)
-            .map_err(|m| OrchestratorError::config(format!("{field}.path"), m))?;
+        let path = Path::parse(&config.path).map_err(|m| OrchestratorError::config(format!("{field}.path"), m))?;
         let bad_value = |m: &str| OrchestratorError::config(format!("{field}.value"), m.to_owned());
         let value = config.value.clone().unwrap_or(Value::Null);
         let number = || {
@@ -160,14 +159,9 @@ fn compile_regex(pattern: &Value) -> Result<Regex, String> {
 pub fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
-        (Value::Array(xs), Value::Array(ys)) => {
-            xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| json_eq(x, y))
-        }
+        (Value::Array(xs), Value::Array(ys)) => xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| json_eq(x, y)),
         (Value::Object(xs), Value::Object(ys)) => {
-            xs.len() == ys.len()
-                && xs
-                    .iter()
-                    .all(|(k, x)| ys.get(k).is_some_and(|y| json_eq(x, y)))
+            xs.len() == ys.len() && xs.iter().all(|(k, x)| ys.get(k).is_some_and(|y| json_eq(x, y)))
         }
         _ => a == b,
     }

@@ -41,13 +41,11 @@ impl Path {
 
     /// Walks a JSON value: object keys by name, array items by index.
     pub fn resolve<'a>(&self, value: &'a Value) -> Option<&'a Value> {
-        self.segments
-            .iter()
-            .try_fold(value, |current, segment| match current {
-                Value::Object(map) => map.get(segment),
-                Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
-                _ => None,
-            })
+        self.segments.iter().try_fold(value, |current, segment| match current {
+            Value::Object(map) => map.get(segment),
+            Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        })
     }
 }
 
@@ -63,10 +61,7 @@ mod tests {
             Path::parse("metadata.quality").unwrap().resolve(&v),
             Some(&json!("high"))
         );
-        assert_eq!(
-            Path::parse("items.1.kind").unwrap().resolve(&v),
-            Some(&json!("b"))
-        );
+        assert_eq!(Path::parse("items.1.kind").unwrap().resolve(&v), Some(&json!("b")));
         assert_eq!(Path::parse("items.9.kind").unwrap().resolve(&v), None);
         assert_eq!(Path::parse("metadata.quality.x").unwrap().resolve(&v), None);
         assert!(Path::parse("").is_err() && Path::parse("a..b").is_err());

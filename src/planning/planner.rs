@@ -105,9 +105,8 @@ impl RuleBasedPlanner {
 
 /// Leaves out the candidates whose breaker is open.
 pub fn without_open(candidates: Vec<PlanEntry>, is_open: impl Fn(&str) -> bool) -> Plan {
-    let (skipped, tools): (Vec<PlanEntry>, Vec<PlanEntry>) = candidates
-        .into_iter()
-        .partition(|entry| is_open(&entry.tool_name));
+    let (skipped, tools): (Vec<PlanEntry>, Vec<PlanEntry>) =
+        candidates.into_iter().partition(|entry| is_open(&entry.tool_name));
     Plan {
         tools,
         skipped: skipped.into_iter().map(|e| e.tool_name).collect(),

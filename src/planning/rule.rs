@@ -61,9 +61,7 @@ fn finite_priority<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     if value.is_finite() {
         Ok(value)
     } else {
-        Err(D::Error::custom(format!(
-            "must be a finite number, got {value}"
-        )))
+        Err(D::Error::custom(format!("must be a finite number, got {value}")))
     }
 }
 
@@ -89,11 +87,7 @@ impl Rule {
     ///
     /// # Errors
     /// `invalid_config` naming the offending field.
-    pub fn compile(
-        config: &RuleConfig,
-        prefix: &str,
-        index: usize,
-    ) -> Result<Self, OrchestratorError> {
+    pub fn compile(config: &RuleConfig, prefix: &str, index: usize) -> Result<Self, OrchestratorError> {
         let field = format!("{prefix}[{index}]");
         let (tool_name, tool_options, tool_field) = match (&config.action, &config.tool_name) {
             (Some(action), _) => (
@@ -101,11 +95,7 @@ impl Rule {
                 action.tool_options.clone(),
                 format!("{field}.action.toolName"),
             ),
-            (None, Some(name)) => (
-                name.clone(),
-                config.tool_options.clone(),
-                format!("{field}.toolName"),
-            ),
+            (None, Some(name)) => (name.clone(), config.tool_options.clone(), format!("{field}.toolName")),
             (None, None) => {
                 return Err(OrchestratorError::config(
                     format!("{field}.action"),
@@ -128,8 +118,8 @@ impl Rule {
                 ));
             }
             let attribute = config.attribute.as_deref().unwrap_or("query");
-            let path = Path::parse(attribute)
-                .map_err(|m| OrchestratorError::config(format!("{field}.attribute"), m))?;
+            let path =
+                Path::parse(attribute).map_err(|m| OrchestratorError::config(format!("{field}.attribute"), m))?;
             let words = keywords.iter().map(|k| k.to_lowercase()).collect();
             conditions.push(Condition {
                 path,
@@ -138,8 +128,7 @@ impl Rule {
             default_name = format!("keyword:{tool_name}");
         }
         if let Some(request_type) = &config.request_type {
-            let path =
-                Path::parse("type").map_err(|m| OrchestratorError::config(field.clone(), m))?;
+            let path = Path::parse("type").map_err(|m| OrchestratorError::config(field.clone(), m))?;
             conditions.push(Condition {
                 path,
                 op: Op::Equals(Value::String(request_type.clone())),

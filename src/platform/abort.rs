@@ -66,10 +66,7 @@ impl AbortSignal {
                 return;
             }
             inner.reason = Some(reason);
-            (
-                std::mem::take(&mut inner.wakers),
-                std::mem::take(&mut inner.callbacks),
-            )
+            (std::mem::take(&mut inner.wakers), std::mem::take(&mut inner.callbacks))
         };
         // Callbacks run without the borrow held: they may touch this signal.
         for callback in callbacks {

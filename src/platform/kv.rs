@@ -53,12 +53,7 @@ pub trait KvStore {
     fn get<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<Option<String>, StoreError>>;
 
     /// Stores `value` under `key` for about `ttl_ms` milliseconds.
-    fn put<'a>(
-        &'a self,
-        key: &'a str,
-        value: String,
-        ttl_ms: f64,
-    ) -> LocalBoxFuture<'a, Result<(), StoreError>>;
+    fn put<'a>(&'a self, key: &'a str, value: String, ttl_ms: f64) -> LocalBoxFuture<'a, Result<(), StoreError>>;
 
     /// Removes `key` (no error when it is absent).
     fn delete<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>>;
@@ -111,11 +106,7 @@ impl MemoryKv {
     /// Number of live (unexpired) entries.
     pub fn len(&self) -> usize {
         let now = self.clock.now_ms();
-        self.entries
-            .borrow()
-            .values()
-            .filter(|(_, exp)| *exp > now)
-            .count()
+        self.entries.borrow().values().filter(|(_, exp)| *exp > now).count()
     }
 
     /// Whether no live entry remains.
@@ -152,12 +143,7 @@ impl KvStore for MemoryKv {
         Box::pin(future::ready(Ok(self.live(key))))
     }
 
-    fn put<'a>(
-        &'a self,
-        key: &'a str,
-        value: String,
-        ttl_ms: f64,
-    ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+    fn put<'a>(&'a self, key: &'a str, value: String, ttl_ms: f64) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         self.insert(key, value, ttl_ms);
         Box::pin(future::ready(Ok(())))
     }

@@ -13,12 +13,7 @@ use crate::error::ToolError;
 #[serde(rename_all = "camelCase")]
 pub struct Usage {
     /// Tokens in the prompt (`input_tokens` for Anthropic).
-    #[serde(
-        default,
-        alias = "prompt_tokens",
-        alias = "input_tokens",
-        alias = "inputTokens"
-    )]
+    #[serde(default, alias = "prompt_tokens", alias = "input_tokens", alias = "inputTokens")]
     pub prompt_tokens: u64,
     /// Tokens generated (`output_tokens` for Anthropic).
     #[serde(
@@ -39,17 +34,14 @@ impl Usage {
         Self {
             prompt_tokens,
             completion_tokens,
-            total_tokens: total_tokens
-                .unwrap_or_else(|| prompt_tokens.saturating_add(completion_tokens)),
+            total_tokens: total_tokens.unwrap_or_else(|| prompt_tokens.saturating_add(completion_tokens)),
         }
     }
 
     /// Adds `other` to `self`, saturating.
     pub fn add(&mut self, other: &Usage) {
         self.prompt_tokens = self.prompt_tokens.saturating_add(other.prompt_tokens);
-        self.completion_tokens = self
-            .completion_tokens
-            .saturating_add(other.completion_tokens);
+        self.completion_tokens = self.completion_tokens.saturating_add(other.completion_tokens);
         self.total_tokens = self.total_tokens.saturating_add(other.total_tokens);
     }
 }

@@ -9,22 +9,11 @@
 ///
 /// `unit` is a random draw in `[0, 1)`; the result lies in
 /// `[d * (1 - jitter), d]` where `d = min(max_ms, initial_ms * factor^(retry-1))`.
-pub fn delay_ms(
-    initial_ms: f64,
-    max_ms: f64,
-    factor: f64,
-    jitter: f64,
-    retry: u32,
-    unit: f64,
-) -> f64 {
+pub fn delay_ms(initial_ms: f64, max_ms: f64, factor: f64, jitter: f64, retry: u32, unit: f64) -> f64 {
     let exponent = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
     let grown = initial_ms * factor.powi(exponent);
     // An overflow to infinity (or NaN from 0 * inf) simply means "the cap".
-    let capped = if grown.is_finite() {
-        grown.min(max_ms)
-    } else {
-        max_ms
-    };
+    let capped = if grown.is_finite() { grown.min(max_ms) } else { max_ms };
     let shortened = capped * (1.0 - jitter.clamp(0.0, 1.0) * unit.clamp(0.0, 1.0));
     shortened.clamp(0.0, max_ms.max(0.0))
 }

@@ -87,9 +87,7 @@ impl Spend {
 
     /// Milliseconds left of `budget.timeMs` at `now`, if there is one.
     pub fn time_left(&self, now: f64) -> Option<f64> {
-        self.budget
-            .time_ms
-            .map(|limit| limit - (now - self.started_at))
+        self.budget.time_ms.map(|limit| limit - (now - self.started_at))
     }
 
     /// The time budget as spent at `now` (for a run stopped by it).
@@ -199,19 +197,10 @@ mod tests {
                 0.0,
             )
             .unwrap_err();
-        assert_eq!(
-            (too_big.budget_type, too_big.spent),
-            (BudgetType::Tokens, 101.0)
-        );
-        assert!(spend
-            .charge(Some(Usage::new(60, 40, None)), Some(0.05))
-            .is_ok());
+        assert_eq!((too_big.budget_type, too_big.spent), (BudgetType::Tokens, 101.0));
+        assert!(spend.charge(Some(Usage::new(60, 40, None)), Some(0.05)).is_ok());
         let e = spend.check_call(ToolEstimate::default(), 0.0).unwrap_err();
-        assert_eq!(
-            e.budget_type,
-            BudgetType::Tokens,
-            "exhausted budget refuses any call"
-        );
+        assert_eq!(e.budget_type, BudgetType::Tokens, "exhausted budget refuses any call");
         let e = spend.charge(None, Some(0.06)).unwrap_err();
         assert_eq!(e.budget_type, BudgetType::CostUsd);
         assert!((e.spent - 0.11).abs() < 1e-9);

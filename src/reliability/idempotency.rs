@@ -93,9 +93,7 @@ pub fn canonical_json(value: &Value, out: &mut String) {
             out.push(']');
         }
         Value::Number(n) => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
-                out.push_str(&format!("{}", f as i64))
-            }
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => out.push_str(&format!("{}", f as i64)),
             Some(f) => out.push_str(&format!("{f}")),
             None => out.push_str(&n.to_string()),
         },
@@ -186,12 +184,7 @@ pub enum Found {
 }
 
 /// Reads a stored value (`None`, unparseable or expired all mean a miss).
-pub fn classify(
-    stored: Option<&str>,
-    fingerprint: &str,
-    conflict_detection: bool,
-    wall_now: f64,
-) -> Found {
+pub fn classify(stored: Option<&str>, fingerprint: &str, conflict_detection: bool, wall_now: f64) -> Found {
     let Some(record) = stored.and_then(|s| serde_json::from_str::<Record>(s).ok()) else {
         return Found::Miss;
     };
@@ -298,25 +291,13 @@ mod tests {
 
     #[test]
     fn canonical_json_ignores_key_order_and_number_spelling() {
-        let a = fingerprint(
-            &json!({"b": 1, "a": {"y": [1, 2.0], "x": "s"}}),
-            "t",
-            &json!(null),
-        );
-        let b = fingerprint(
-            &json!({"a": {"x": "s", "y": [1.0, 2]}, "b": 1.0}),
-            "t",
-            &json!(null),
-        );
+        let a = fingerprint(&json!({"b": 1, "a": {"y": [1, 2.0], "x": "s"}}), "t", &json!(null));
+        let b = fingerprint(&json!({"a": {"x": "s", "y": [1.0, 2]}, "b": 1.0}), "t", &json!(null));
         assert_eq!(a, b);
         assert_ne!(a, fingerprint(&json!({"b": 1}), "t", &json!(null)));
         assert_ne!(
             a,
-            fingerprint(
-                &json!({"b": 1, "a": {"y": [1, 2.0], "x": "s"}}),
-                "u",
-                &json!(null)
-            )
+            fingerprint(&json!({"b": 1, "a": {"y": [1, 2.0], "x": "s"}}), "u", &json!(null))
         );
     }
 
@@ -326,11 +307,7 @@ mod tests {
         let key = store_key(&long);
         assert!(key.starts_with(STORE_KEY_PREFIX) && !key.contains("kkkk"));
         assert_eq!(key.len(), STORE_KEY_PREFIX.len() + 64);
-        assert!(
-            validate_key("").is_err()
-                && validate_key(&"x".repeat(257)).is_err()
-                && validate_key(&long).is_ok()
-        );
+        assert!(validate_key("").is_err() && validate_key(&"x".repeat(257)).is_err() && validate_key(&long).is_ok());
     }
 
     #[test]
@@ -347,23 +324,13 @@ mod tests {
             },
         )
         .to_json_string();
-        assert!(matches!(
-            classify(Some(&done), "f", true, 50.0),
-            Found::Replay(_)
-        ));
+        assert!(matches!(classify(Some(&done), "f", true, 50.0), Found::Replay(_)));
         assert_eq!(
             classify(Some(&done), "g", true, 50.0),
             Found::Conflict(ConflictReason::FingerprintMismatch)
         );
-        assert!(matches!(
-            classify(Some(&done), "g", false, 50.0),
-            Found::Replay(_)
-        ));
-        assert_eq!(
-            classify(Some(&done), "f", true, 100.0),
-            Found::Miss,
-            "expired"
-        );
+        assert!(matches!(classify(Some(&done), "g", false, 50.0), Found::Replay(_)));
+        assert_eq!(classify(Some(&done), "f", true, 100.0), Found::Miss, "expired");
         let lease = Record::in_progress("f", 100.0).to_json_string();
         assert_eq!(
             classify(Some(&lease), "f", false, 50.0),

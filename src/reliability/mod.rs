@@ -19,8 +19,8 @@ pub mod timeout;
 
 pub use budget::{Budget, BudgetType, Exceeded, Spend};
 pub use circuit_breaker::{
-    BreakerConfig, BreakerConfigs, BreakerRegistry, BreakerTransition, CircuitBreaker,
-    CircuitSnapshot, CircuitState, ImportIgnored, Permit, Transition,
+    BreakerConfig, BreakerConfigs, BreakerRegistry, BreakerTransition, CircuitBreaker, CircuitSnapshot, CircuitState,
+    ImportIgnored, Permit, Transition,
 };
 pub use retry::{GiveUp, RetryConfig, RetryDecision, RetryPolicy};
 pub use retry_after::RetryHint;

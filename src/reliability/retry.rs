@@ -129,13 +129,7 @@ impl RetryPolicy {
     /// Decides after attempt number `attempt` (1-based) of one tool failed
     /// with `error`. `wall_now_ms` resolves HTTP-date hints; `unit` is a
     /// random draw in `[0, 1)` for jitter.
-    pub fn decide(
-        &self,
-        attempt: u32,
-        error: &ToolError,
-        wall_now_ms: f64,
-        unit: f64,
-    ) -> RetryDecision {
+    pub fn decide(&self, attempt: u32, error: &ToolError, wall_now_ms: f64, unit: f64) -> RetryDecision {
         if !error.retryable {
             return RetryDecision::Fail;
         }
@@ -188,11 +182,7 @@ mod tests {
     fn non_retryable_fails_at_once() {
         for status in [400, 401, 403, 404, 409, 422] {
             let e = ToolError::from_status(status, "bad");
-            assert_eq!(
-                policy(3).decide(1, &e, 0.0, 0.0),
-                RetryDecision::Fail,
-                "{status}"
-            );
+            assert_eq!(policy(3).decide(1, &e, 0.0, 0.0), RetryDecision::Fail, "{status}");
         }
     }
 
@@ -223,8 +213,7 @@ mod tests {
 
     #[test]
     fn hint_replaces_delay_up_to_the_cap() {
-        let e = ToolError::from_status(429, "slow down")
-            .with_retry_hint(Some(RetryHint::DelayMs(5000.0)));
+        let e = ToolError::from_status(429, "slow down").with_retry_hint(Some(RetryHint::DelayMs(5000.0)));
         assert_eq!(
             policy(3).decide(1, &e, 0.0, 0.0),
             RetryDecision::Retry {
@@ -232,8 +221,7 @@ mod tests {
                 from_hint: true
             }
         );
-        let long = ToolError::from_status(429, "later")
-            .with_retry_hint(Some(RetryHint::DelayMs(31_000.0)));
+        let long = ToolError::from_status(429, "later").with_retry_hint(Some(RetryHint::DelayMs(31_000.0)));
         assert_eq!(
             policy(3).decide(1, &long, 0.0, 0.0),
             RetryDecision::GiveUp(GiveUp::RetryAfterTooLong(31_000.0))

@@ -18,8 +18,7 @@ impl RetryHint {
     pub fn parse_retry_after(value: &str) -> Option<Self> {
         let value = value.trim();
         if let Ok(seconds) = value.parse::<f64>() {
-            return (seconds.is_finite() && seconds >= 0.0)
-                .then_some(Self::DelayMs(seconds * 1000.0));
+            return (seconds.is_finite() && seconds >= 0.0).then_some(Self::DelayMs(seconds * 1000.0));
         }
         let at = httpdate::parse_http_date(value).ok()?;
         let since_epoch = at.duration_since(UNIX_EPOCH).ok()?;
@@ -56,14 +55,8 @@ mod tests {
 
     #[test]
     fn seconds_dates_and_ms() {
-        assert_eq!(
-            RetryHint::parse_retry_after("120"),
-            Some(RetryHint::DelayMs(120_000.0))
-        );
-        assert_eq!(
-            RetryHint::parse_retry_after(" 1.5 "),
-            Some(RetryHint::DelayMs(1500.0))
-        );
+        assert_eq!(RetryHint::parse_retry_after("120"), Some(RetryHint::DelayMs(120_000.0)));
+        assert_eq!(RetryHint::parse_retry_after(" 1.5 "), Some(RetryHint::DelayMs(1500.0)));
         assert_eq!(RetryHint::parse_retry_after("-1"), None);
         assert_eq!(RetryHint::parse_retry_after("soon"), None);
         // 1994-11-06T08:49:37Z

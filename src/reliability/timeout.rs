@@ -13,10 +13,7 @@ use crate::platform::{AbortReason, AbortSignal, Sleeper};
 ///
 /// # Errors
 /// The abort reason when the signal won.
-pub async fn until_aborted<T>(
-    signal: &AbortSignal,
-    work: impl Future<Output = T>,
-) -> Result<T, AbortReason> {
+pub async fn until_aborted<T>(signal: &AbortSignal, work: impl Future<Output = T>) -> Result<T, AbortReason> {
     if let Some(reason) = signal.reason() {
         return Err(reason);
     }

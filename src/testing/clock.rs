@@ -91,13 +91,9 @@ impl VirtualClock {
     ///
     /// # Errors
     /// As [`VirtualClock::run`].
-    pub fn run_all<T: 'static>(
-        &self,
-        futures: Vec<LocalBoxFuture<'static, T>>,
-    ) -> Result<Vec<T>, String> {
+    pub fn run_all<T: 'static>(&self, futures: Vec<LocalBoxFuture<'static, T>>) -> Result<Vec<T>, String> {
         let mut pool = LocalPool::new();
-        let slots: Rc<RefCell<Vec<Option<T>>>> =
-            Rc::new(RefCell::new((0..futures.len()).map(|_| None).collect()));
+        let slots: Rc<RefCell<Vec<Option<T>>>> = Rc::new(RefCell::new((0..futures.len()).map(|_| None).collect()));
         for (i, future) in futures.into_iter().enumerate() {
             let slots = Rc::clone(&slots);
             pool.spawner()

@@ -55,11 +55,7 @@ impl FlakyKv {
         self.inner.is_empty()
     }
 
-    fn begin(
-        &self,
-        operation: &'static str,
-        fail: bool,
-    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+    fn begin(&self, operation: &'static str, fail: bool) -> LocalBoxFuture<'static, Result<(), StoreError>> {
         self.ops.set(self.ops.get() + 1);
         let wait = self.clock.sleep(self.delay_ms.get());
         Box::pin(async move {
@@ -85,12 +81,7 @@ impl KvStore for FlakyKv {
         })
     }
 
-    fn put<'a>(
-        &'a self,
-        key: &'a str,
-        value: String,
-        ttl_ms: f64,
-    ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+    fn put<'a>(&'a self, key: &'a str, value: String, ttl_ms: f64) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         let gate = self.begin("put", self.fail_put.get());
         Box::pin(async move {
             gate.await?;

@@ -23,11 +23,7 @@ pub struct SeededRandom(RefCell<u64>);
 impl SeededRandom {
     /// A source from `seed` (0 is replaced by a fixed non-zero seed).
     pub fn new(seed: u64) -> Self {
-        Self(RefCell::new(if seed == 0 {
-            0x9E37_79B9_7F4A_7C15
-        } else {
-            seed
-        }))
+        Self(RefCell::new(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed }))
     }
 }
 

@@ -10,12 +10,8 @@
 
 use std::rc::Rc;
 
-use reliable_orchestrator::testing::{
-    virtual_platform, RecordingSink, ScriptedTool, Step, VirtualClock,
-};
-use reliable_orchestrator::{
-    KvStore, Orchestrator, OrchestratorConfig, RunError, RunOptions, RunResult, ToolError,
-};
+use reliable_orchestrator::testing::{virtual_platform, RecordingSink, ScriptedTool, Step, VirtualClock};
+use reliable_orchestrator::{KvStore, Orchestrator, OrchestratorConfig, RunError, RunOptions, RunResult, ToolError};
 use serde_json::{json, Value};
 
 pub const WALL_START: f64 = 1_700_000_000_000.0;
@@ -42,10 +38,7 @@ pub fn harness(
         .config(OrchestratorConfig::from_json(&config).expect("config"))
         .events(events.clone());
     for (name, tool) in tools {
-        builder = builder.tool(
-            *name,
-            Rc::clone(tool) as Rc<dyn reliable_orchestrator::Tool<Value>>,
-        );
+        builder = builder.tool(*name, Rc::clone(tool) as Rc<dyn reliable_orchestrator::Tool<Value>>);
     }
     if let Some(store) = store {
         builder = builder.store(store);
@@ -66,11 +59,7 @@ impl Harness {
     }
 
     pub fn events_of(&self, kind: &str) -> Vec<Value> {
-        self.events
-            .json()
-            .into_iter()
-            .filter(|e| e["type"] == kind)
-            .collect()
+        self.events.json().into_iter().filter(|e| e["type"] == kind).collect()
     }
 }
 

@@ -84,9 +84,7 @@ impl CircuitBreaker {
     /// The state a call made at `now` would meet.
     pub fn effective_state(&self, now: f64) -> CircuitState {
         match self.state {
-            State::Open { opened_at } if now - opened_at >= self.timeout_ms() => {
-                CircuitState::HalfOpen
-            }
+            State::Open { opened_at } if now - opened_at >= self.timeout_ms() => CircuitState::HalfOpen,
             _ => self.state(),
         }
     }
@@ -151,11 +149,7 @@ impl CircuitBreaker {
             return None;
         }
         let threshold = self.config.success_threshold;
-        if let State::HalfOpen {
-            in_flight,
-            successes,
-        } = &mut self.state
-        {
+        if let State::HalfOpen { in_flight, successes } = &mut self.state {
             *in_flight = in_flight.saturating_sub(1);
             *successes += 1;
             if *successes >= threshold {
@@ -184,9 +178,7 @@ impl CircuitBreaker {
                 }
                 None
             }
-            State::HalfOpen { .. } if counts => {
-                Some(self.move_to(State::Open { opened_at: now }, "probe_failed"))
-            }
+            State::HalfOpen { .. } if counts => Some(self.move_to(State::Open { opened_at: now }, "probe_failed")),
             State::HalfOpen { in_flight, .. } => {
                 *in_flight = in_flight.saturating_sub(1);
                 None
@@ -246,11 +238,7 @@ mod tests {
         let t = fail(&mut b, 11_000.0).unwrap();
         assert_eq!(
             (t.from, t.to, t.reason),
-            (
-                CircuitState::Closed,
-                CircuitState::Open,
-                "failure_threshold"
-            )
+            (CircuitState::Closed, CircuitState::Open, "failure_threshold")
         );
     }
 
@@ -270,18 +258,12 @@ mod tests {
         let (p1, t) = b.try_acquire(60_000.0);
         assert_eq!(t.unwrap().to, CircuitState::HalfOpen);
         let (p2, _) = b.try_acquire(60_000.0);
-        assert!(
-            b.try_acquire(60_000.0).0.is_err(),
-            "third probe while two in flight"
-        );
+        assert!(b.try_acquire(60_000.0).0.is_err(), "third probe while two in flight");
         assert_eq!(b.on_success(p1.unwrap()), None);
         let (p3, _) = b.try_acquire(60_001.0);
         assert!(p3.is_ok(), "a success frees a slot");
         let closed = b.on_success(p2.unwrap()).unwrap();
-        assert_eq!(
-            (closed.to, closed.reason),
-            (CircuitState::Closed, "probe_succeeded")
-        );
+        assert_eq!((closed.to, closed.reason), (CircuitState::Closed, "probe_succeeded"));
         // A probe from the half-open generation finishing late changes nothing.
         assert_eq!(b.on_failure(p3.unwrap(), 60_002.0, true), None);
         assert_eq!(b.state(), CircuitState::Closed);

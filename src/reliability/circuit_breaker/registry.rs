@@ -74,10 +74,7 @@ impl BreakerRegistry {
     /// Whether `provider`'s breaker refuses calls right now.
     pub fn is_open(&self, provider: &str) -> bool {
         let now = self.clock.now_ms();
-        self.breakers
-            .borrow()
-            .get(provider)
-            .is_some_and(|b| b.is_open(now))
+        self.breakers.borrow().get(provider).is_some_and(|b| b.is_open(now))
     }
 
     /// Asks to call `provider`. `Some(permit)` admits the call; the permit
@@ -129,10 +126,7 @@ impl BreakerRegistry {
             .map(|(name, b)| {
                 let (opened_at, probes, successes) = match b.state {
                     State::Open { opened_at } => (Some(opened_at), 0, 0),
-                    State::HalfOpen {
-                        in_flight,
-                        successes,
-                    } => (None, in_flight, successes),
+                    State::HalfOpen { in_flight, successes } => (None, in_flight, successes),
                     State::Closed { .. } => (None, 0, 0),
                 };
                 let snapshot = CircuitSnapshot {
@@ -201,8 +195,7 @@ impl BreakerRegistry {
             }
             let config = self.configs.for_provider(provider);
             let window_ms = config.window_size * 1000.0;
-            let state = match parse_state(entry, to_mono, now, window_ms, config.failure_threshold)
-            {
+            let state = match parse_state(entry, to_mono, now, window_ms, config.failure_threshold) {
                 Ok(state) => state,
                 Err(message) => {
                     ignored.push(ImportIgnored {
@@ -233,13 +226,7 @@ impl BreakerRegistry {
     }
 }
 
-fn parse_state(
-    entry: &Value,
-    to_mono: f64,
-    now: f64,
-    window_ms: f64,
-    threshold: u32,
-) -> Result<State, String> {
+fn parse_state(entry: &Value, to_mono: f64, now: f64, window_ms: f64, threshold: u32) -> Result<State, String> {
     let finite = |v: &Value| v.as_f64().filter(|x| x.is_finite());
     match entry.get("state").and_then(Value::as_str) {
         Some("closed") => {
@@ -302,8 +289,7 @@ impl Permit {
     pub fn success(mut self) -> Option<BreakerTransition> {
         let provider = self.provider.take()?;
         let generation = self.generation;
-        self.registry
-            .settle(&provider, |b, _| b.on_success(generation))
+        self.registry.settle(&provider, |b, _| b.on_success(generation))
     }
 
     /// The call failed; `counts` when the failure is the provider's.
