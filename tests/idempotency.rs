@@ -86,11 +86,7 @@ fn completed_runs_replay_without_executing() {
     );
     assert_eq!(again.request_id, "r2", "a replay carries this run's ids");
     assert_eq!(primary.call_count(), 1);
-    let outcomes: Vec<_> = h
-        .events_of("idempotency")
-        .iter()
-        .map(|e| e["outcome"].clone())
-        .collect();
+    let outcomes = h.field_of("idempotency", "outcome");
     assert_eq!(outcomes, vec![json!("miss"), json!("hit")]);
 }
 
@@ -292,11 +288,7 @@ fn failing_to_record_after_the_tool_ran_still_returns_the_result() {
     let r = h.run(json!("deep"), json!({ "idempotencyKey": "k" })).unwrap();
     assert_eq!(r.output, json!("paid for"));
     assert_eq!(primary.call_count(), 1);
-    let outcomes: Vec<_> = h
-        .events_of("idempotency")
-        .iter()
-        .map(|e| e["outcome"].clone())
-        .collect();
+    let outcomes = h.field_of("idempotency", "outcome");
     assert_eq!(outcomes, vec![json!("miss"), json!("store_failed")]);
 }
 

@@ -50,7 +50,7 @@ fn retries_with_exact_exponential_delays_then_succeeds() {
         .map(|e| e["delayMs"].as_f64().unwrap())
         .collect();
     assert_eq!(delays, vec![1000.0, 2000.0, 4000.0]);
-    let reasons: Vec<_> = h.events_of("retry").iter().map(|e| e["reason"].clone()).collect();
+    let reasons = h.field_of("retry", "reason");
     assert_eq!(reasons, vec![json!("server"), json!("server"), json!("rate_limit")]);
     let attempts: Vec<_> = t.calls().iter().map(|c| c.ctx.attempt).collect();
     assert_eq!(attempts, vec![1, 2, 3, 4]);

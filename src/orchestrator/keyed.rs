@@ -133,10 +133,11 @@ async fn lead<V: Payload>(
         return outcome;
     }
 
-    let lease_ms = ctx
-        .timeout_ms
-        .unwrap_or(DEFAULT_LEASE_MS)
-        .min(inner.reliability.idempotency_ttl_ms);
+    // The lease covers the rest of the run (its deadline or time budget) and the final write.
+    let run_left = ctx
+        .deadline
+        .map_or(DEFAULT_LEASE_MS, |d| d.at - ctx.now() + RECORD_GRACE_MS);
+    let lease_ms = run_left.min(inner.reliability.idempotency_ttl_ms).max(1.0);
     let claim = Record::in_progress(&fingerprint, clock.wall_ms() + lease_ms).to_json_string();
     let claimed = if store.atomic_put_if_absent() {
         until_aborted(&ctx.signal, store.put_if_absent(&skey, claim, lease_ms))

@@ -58,6 +58,11 @@ impl Harness {
             .expect("run finishes")
     }
 
+    /// One field of every event of `kind`, in order.
+    pub fn field_of(&self, kind: &str, field: &str) -> Vec<Value> {
+        self.events_of(kind).iter().map(|e| e[field].clone()).collect()
+    }
+
     pub fn events_of(&self, kind: &str) -> Vec<Value> {
         self.events.json().into_iter().filter(|e| e["type"] == kind).collect()
     }
