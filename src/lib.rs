@@ -46,6 +46,8 @@ pub mod platform;
 pub mod reliability;
 pub mod testing;
 pub mod trace;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use error::{ConflictReason, OrchestratorError, RunError, ToolError, ToolErrorCategory};
 pub use event::{Event, EventKind, EventSink};

@@ -1,6 +1,7 @@
 //! Circuit breakers in runs: opening at the threshold within the window,
 //! skipping open tools, half-open probes, closing and re-opening, client
 //! errors ignored, states observable, export and import.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

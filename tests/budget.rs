@@ -1,6 +1,7 @@
 //! Budgets and deadlines: tokens, cost and time across retries and
 //! fallbacks; pre-checks that keep calls and waits from starting;
 //! attempt timeouts and run deadlines.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,5 +1,6 @@
 //! Configuration and run-option validation: every rejection names the
 //! field as the user spelled it; camelCase and the seed's snake_case both work.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,6 +1,7 @@
 //! Idempotency: replay, conflicts, in-progress leases across isolates,
 //! failures not cached, TTL expiry, single-flight under concurrency, store
 //! failures, and what reaches the store.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

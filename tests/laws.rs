@@ -2,6 +2,7 @@
 //! exceed `maxAttempts`, no wait exceeds `maxDelay` (jitter and hints
 //! included), nothing is called while its breaker is open, and every run
 //! ends with a result or a typed error.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,5 +1,6 @@
 //! Planning: priority order, ties, paths, keyword and type rules, every
 //! operator, explicit selection, defaults and errors.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,6 +1,7 @@
 //! Retries: counts, exact delays on the virtual clock, Retry-After in every
 //! form, capped hints leading to the fallback, non-retryable failures,
 //! jitter within bounds, cancellation of waits.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,5 +1,6 @@
 //! Trace propagation: default ids, ids on results and errors, what tools
 //! receive, and `traceparent` handling.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

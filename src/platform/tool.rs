@@ -9,23 +9,50 @@ use super::AbortSignal;
 use crate::error::ToolError;
 
 /// Token counts reported by a tool.
+///
+/// Read from camelCase, snake_case, or Anthropic's `input_tokens` /
+/// `output_tokens`; a missing total is the sum of the parts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "UsageWire")]
 pub struct Usage {
     /// Tokens in the prompt (`input_tokens` for Anthropic).
-    #[serde(default, alias = "prompt_tokens", alias = "input_tokens", alias = "inputTokens")]
     pub prompt_tokens: u64,
     /// Tokens generated (`output_tokens` for Anthropic).
+    pub completion_tokens: u64,
+    /// All tokens; the sum of the two when the tool does not say.
+    pub total_tokens: u64,
+}
+
+/// Usage as tools spell it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageWire {
+    #[serde(default, alias = "prompt_tokens", alias = "input_tokens", alias = "inputTokens")]
+    prompt_tokens: Option<f64>,
     #[serde(
         default,
         alias = "completion_tokens",
         alias = "output_tokens",
         alias = "outputTokens"
     )]
-    pub completion_tokens: u64,
-    /// All tokens; the sum of the two when the tool does not say.
+    completion_tokens: Option<f64>,
     #[serde(default, alias = "total_tokens")]
-    pub total_tokens: u64,
+    total_tokens: Option<f64>,
+}
+
+/// Token counts arrive as JS numbers: negative, fractional or non-finite ones are clamped.
+fn tokens(value: Option<f64>) -> Option<u64> {
+    value.map(|v| if v.is_finite() && v > 0.0 { v.round() as u64 } else { 0 })
+}
+
+impl From<UsageWire> for Usage {
+    fn from(wire: UsageWire) -> Self {
+        Usage::new(
+            tokens(wire.prompt_tokens).unwrap_or(0),
+            tokens(wire.completion_tokens).unwrap_or(0),
+            tokens(wire.total_tokens),
+        )
+    }
 }
 
 impl Usage {
@@ -105,5 +132,22 @@ pub trait Tool<V> {
     /// The default knows nothing.
     fn estimate(&self, _request: &V, _options: &Value) -> ToolEstimate {
         ToolEstimate::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Usage;
+    use serde_json::json;
+
+    #[test]
+    fn usage_spellings_and_missing_total() {
+        let u: Usage = serde_json::from_value(json!({ "promptTokens": 3, "completionTokens": 4 })).unwrap();
+        assert_eq!(u, Usage::new(3, 4, Some(7)));
+        let u: Usage =
+            serde_json::from_value(json!({ "input_tokens": 5, "output_tokens": 1, "total_tokens": 9 })).unwrap();
+        assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens), (5, 1, 9));
+        let u: Usage = serde_json::from_value(json!({ "prompt_tokens": -2, "completionTokens": 2.6 })).unwrap();
+        assert_eq!(u, Usage::new(0, 3, None));
     }
 }

@@ -164,7 +164,8 @@ impl RetryPolicy {
     }
 }
 
-#[cfg(test)]
+// Property tests need proptest, which is not built for wasm32.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::reliability::RetryHint;

@@ -1,0 +1,29 @@
+//! Events to the `onEvent` callback. Built only when one is given; a
+//! throwing listener never breaks a run.
+
+use js_sys::Function;
+use serde::Serialize;
+
+use crate::event::{Event, EventSink};
+
+/// An `onEvent` listener.
+pub struct JsEvents {
+    listener: Function,
+}
+
+impl JsEvents {
+    /// Wraps the listener.
+    pub fn new(listener: Function) -> Self {
+        Self { listener }
+    }
+}
+
+impl EventSink for JsEvents {
+    fn emit(&self, event: &Event) {
+        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+        if let Ok(value) = event.serialize(&serializer) {
+            // Whatever the listener throws stays with it.
+            let _ = self.listener.call1(&wasm_bindgen::JsValue::UNDEFINED, &value);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! A store implemented in JS: any `{ get, put, delete, putIfAbsent?, consistency? }`
+//! whose methods return values or promises. Methods are looked up once.
+
+use futures::future::LocalBoxFuture;
+use js_sys::{Function, Object, Promise};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use super::errors::{prop, set};
+use super::js_value::describe;
+use crate::error::OrchestratorError;
+use crate::platform::{Consistency, KvStore, StoreError};
+
+/// A JS key-value store.
+pub struct JsStore {
+    this: JsValue,
+    get: Function,
+    put: Function,
+    delete: Function,
+    put_if_absent: Option<Function>,
+    consistency: Consistency,
+}
+
+fn method(store: &JsValue, name: &str) -> Option<Function> {
+    prop(store, name).and_then(|f| f.dyn_into::<Function>().ok())
+}
+
+impl JsStore {
+    /// Reads a store object (errors name `store.<method>`).
+    ///
+    /// # Errors
+    /// `invalid_config` when a required method is missing.
+    pub fn from_js(store: &JsValue) -> Result<Self, OrchestratorError> {
+        let required = |name: &str| {
+            method(store, name).ok_or_else(|| OrchestratorError::config(format!("store.{name}"), "must be a function"))
+        };
+        let consistency = match prop(store, "consistency").and_then(|c| c.as_string()).as_deref() {
+            None | Some("eventual") => Consistency::Eventual,
+            Some("strong") => Consistency::Strong,
+            Some(other) => {
+                return Err(OrchestratorError::config(
+                    "store.consistency",
+                    format!("must be \"strong\" or \"eventual\", got \"{other}\""),
+                ))
+            }
+        };
+        Ok(Self {
+            this: store.clone(),
+            get: required("get")?,
+            put: required("put")?,
+            delete: required("delete")?,
+            put_if_absent: method(store, "putIfAbsent"),
+            consistency,
+        })
+    }
+
+    fn call(
+        &self,
+        operation: &'static str,
+        f: &Function,
+        args: &[JsValue],
+    ) -> LocalBoxFuture<'static, Result<JsValue, StoreError>> {
+        let fail = move |e: JsValue| StoreError {
+            operation,
+            message: describe(&e),
+        };
+        let array: js_sys::Array = args.iter().collect();
+        let called = f.apply(&self.this, &array).map_err(fail);
+        Box::pin(async move {
+            let value = called?;
+            if value.is_instance_of::<Promise>() || prop(&value, "then").is_some_and(|t| t.is_function()) {
+                JsFuture::from(Promise::resolve(&value)).await.map_err(fail)
+            } else {
+                Ok(value)
+            }
+        })
+    }
+}
+
+fn ttl_options(ttl_ms: f64) -> JsValue {
+    let options = Object::new();
+    set(&options, "ttlMs", ttl_ms);
+    options.into()
+}
+
+impl KvStore for JsStore {
+    fn get<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<Option<String>, StoreError>> {
+        let call = self.call("get", &self.get, &[JsValue::from_str(key)]);
+        Box::pin(async move {
+            let value = call.await?;
+            if value.is_null() || value.is_undefined() {
+                return Ok(None);
+            }
+            value.as_string().map(Some).ok_or(StoreError {
+                operation: "get",
+                message: "store.get must return a string or null".into(),
+            })
+        })
+    }
+
+    fn put<'a>(&'a self, key: &'a str, value: String, ttl_ms: f64) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+        let call = self.call(
+            "put",
+            &self.put,
+            &[JsValue::from_str(key), JsValue::from_str(&value), ttl_options(ttl_ms)],
+        );
+        Box::pin(async move { call.await.map(|_| ()) })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+        let call = self.call("delete", &self.delete, &[JsValue::from_str(key)]);
+        Box::pin(async move { call.await.map(|_| ()) })
+    }
+
+    fn atomic_put_if_absent(&self) -> bool {
+        self.put_if_absent.is_some()
+    }
+
+    fn put_if_absent<'a>(
+        &'a self,
+        key: &'a str,
+        value: String,
+        ttl_ms: f64,
+    ) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
+        let Some(f) = &self.put_if_absent else {
+            return Box::pin(async move {
+                if self.get(key).await?.is_some() {
+                    return Ok(false);
+                }
+                self.put(key, value, ttl_ms).await.map(|()| true)
+            });
+        };
+        let call = self.call(
+            "putIfAbsent",
+            f,
+            &[JsValue::from_str(key), JsValue::from_str(&value), ttl_options(ttl_ms)],
+        );
+        Box::pin(async move { Ok(call.await?.as_bool().unwrap_or(false)) })
+    }
+
+    fn consistency(&self) -> Consistency {
+        self.consistency
+    }
+}

@@ -1,0 +1,131 @@
+//! A JS tool: `{ provider?, execute(request, toolOptions, ctx) }`, its
+//! methods looked up once.
+
+use futures::future::LocalBoxFuture;
+use js_sys::{Function, Object, Promise};
+use serde_json::Value;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use super::errors::{cost_of, prop, set, tool_error_from_js, usage_of};
+use super::js_value::{from_json, JsPayload};
+use crate::error::{OrchestratorError, ToolError};
+use crate::orchestrator::DEFAULT_PROVIDER;
+use crate::platform::{AbortReason, Tool, ToolContext, ToolOutput};
+
+/// A tool implemented in JS.
+pub struct JsTool {
+    name: String,
+    provider: String,
+    this: JsValue,
+    execute: Function,
+}
+
+impl JsTool {
+    /// Reads the tool registered as `name` (errors name `tools.<name>...`).
+    ///
+    /// # Errors
+    /// `invalid_config` when it is not an object with an `execute` function.
+    pub fn from_js(name: &str, value: &JsValue) -> Result<Self, OrchestratorError> {
+        let field = format!("tools.{name}");
+        let execute = prop(value, "execute")
+            .and_then(|f| f.dyn_into::<Function>().ok())
+            .ok_or_else(|| OrchestratorError::config(format!("{field}.execute"), "must be a function"))?;
+        let provider = match prop(value, "provider") {
+            None => DEFAULT_PROVIDER.to_owned(),
+            Some(p) => p
+                .as_string()
+                .filter(|p| !p.is_empty() && p.len() <= 128)
+                .ok_or_else(|| OrchestratorError::config(format!("{field}.provider"), "must be a non-empty string"))?,
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            provider,
+            this: value.clone(),
+            execute,
+        })
+    }
+}
+
+fn abort_reason_to_js(reason: AbortReason) -> JsValue {
+    let (name, message) = match reason {
+        AbortReason::AttemptTimeout => ("TimeoutError", "the attempt timed out"),
+        AbortReason::Deadline => ("TimeoutError", "the run timed out"),
+        AbortReason::TimeBudget => ("TimeoutError", "the run's time budget ran out"),
+        AbortReason::Aborted => ("AbortError", "the run was aborted"),
+        AbortReason::Superseded => ("AbortError", "the call is no longer needed"),
+    };
+    let error = js_sys::Error::new(message);
+    error.set_name(name);
+    error.into()
+}
+
+/// `ctx` for one call; its `signal` follows the core's signal.
+fn context_to_js(ctx: &ToolContext) -> JsValue {
+    let out = Object::new();
+    set(&out, "traceId", ctx.trace_id.as_str());
+    set(&out, "requestId", ctx.request_id.as_str());
+    set(&out, "attempt", ctx.attempt);
+    set(&out, "toolName", ctx.tool_name.as_str());
+    set(&out, "traceparent", ctx.traceparent.as_str());
+    if let Ok(controller) = web_sys::AbortController::new() {
+        set(&out, "signal", controller.signal());
+        ctx.signal.on_abort(Box::new(move |reason| {
+            controller.abort_with_reason(&abort_reason_to_js(reason))
+        }));
+    }
+    out.into()
+}
+
+/// What a tool returned, checked: an object with `output`.
+fn output_from_js(tool: &str, value: JsValue) -> Result<ToolOutput<JsPayload>, ToolError> {
+    let is_record = value.is_object() && !js_sys::Array::is_array(&value);
+    let has_output = is_record && js_sys::Reflect::has(&value, &JsValue::from_str("output")).unwrap_or(false);
+    if !has_output {
+        return Err(ToolError::invalid_output(tool, "expected an object with `output`").with_retryable(false));
+    }
+    let output = js_sys::Reflect::get(&value, &JsValue::from_str("output"))
+        .map_err(|e| ToolError::invalid_output(tool, super::js_value::describe(&e)))?;
+    Ok(ToolOutput {
+        output: JsPayload(output),
+        usage: usage_of(&value),
+        cost_usd: cost_of(&value),
+    })
+}
+
+impl Tool<JsPayload> for JsTool {
+    fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    fn execute(
+        &self,
+        request: &JsPayload,
+        options: &Value,
+        ctx: ToolContext,
+    ) -> LocalBoxFuture<'static, Result<ToolOutput<JsPayload>, ToolError>> {
+        let name = self.name.clone();
+        let options = if options.is_null() {
+            Ok(JsValue::UNDEFINED)
+        } else {
+            from_json(options)
+        };
+        let called = options.map_err(ToolError::client).and_then(|options| {
+            self.execute
+                .call3(&self.this, &request.0, &options, &context_to_js(&ctx))
+                .map_err(tool_error_from_js)
+        });
+        Box::pin(async move {
+            let returned = called?;
+            let value =
+                if returned.is_instance_of::<Promise>() || prop(&returned, "then").is_some_and(|t| t.is_function()) {
+                    JsFuture::from(Promise::resolve(&returned))
+                        .await
+                        .map_err(tool_error_from_js)?
+                } else {
+                    returned
+                };
+            output_from_js(&name, value)
+        })
+    }
+}

@@ -1,0 +1,109 @@
+//! The WebAssembly face of the core: converts, never decides.
+//!
+//! `WasmOrchestrator` is what the JS wrapper (`js/index.ts`) drives:
+//! `run(request, options)` returns a promise that resolves with a result
+//! object or rejects with a plain error object the wrapper turns into its
+//! `Error` subclass. Nothing here panics: every JS call is caught, every
+//! conversion returns a typed error.
+
+mod convert;
+mod errors;
+mod host;
+mod js_events;
+mod js_kv;
+mod js_tool;
+mod js_value;
+
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+
+pub use js_value::JsPayload;
+
+use crate::orchestrator::Orchestrator;
+use crate::platform::{AbortReason, AbortSignal};
+
+/// The orchestrator as exported to JS.
+#[wasm_bindgen]
+pub struct WasmOrchestrator {
+    inner: Orchestrator<JsPayload>,
+}
+
+/// Forwards a JS `AbortSignal` to the run's signal until the run ends.
+struct SignalBridge {
+    target: web_sys::AbortSignal,
+    listener: Closure<dyn FnMut()>,
+}
+
+impl SignalBridge {
+    fn new(target: web_sys::AbortSignal, signal: &AbortSignal) -> Option<Self> {
+        if target.aborted() {
+            signal.abort(AbortReason::Aborted);
+            return None;
+        }
+        let core = signal.clone();
+        let listener = Closure::<dyn FnMut()>::new(move || core.abort(AbortReason::Aborted));
+        let _ = target.add_event_listener_with_callback("abort", listener.as_ref().unchecked_ref());
+        Some(Self { target, listener })
+    }
+}
+
+impl Drop for SignalBridge {
+    fn drop(&mut self) {
+        let _ = self
+            .target
+            .remove_event_listener_with_callback("abort", self.listener.as_ref().unchecked_ref());
+    }
+}
+
+#[wasm_bindgen]
+impl WasmOrchestrator {
+    /// Builds an orchestrator from `{ planner, tools, defaultTools, reliability, store, onEvent }`.
+    ///
+    /// # Errors
+    /// A plain error object (`code: "invalid_config"`, `field`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: JsValue) -> Result<WasmOrchestrator, JsValue> {
+        convert::orchestrator_from_js(&config)
+            .map(|inner| WasmOrchestrator { inner })
+            .map_err(|e| errors::error_to_js(&e).into())
+    }
+
+    /// Plans and runs `request`; resolves with the result object.
+    pub fn run(&self, request: JsValue, options: JsValue) -> js_sys::Promise {
+        let orchestrator = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let (mut options, js_signal) = match convert::run_options_from_js(&options) {
+                Ok(parsed) => parsed,
+                Err(e) => return Err(errors::error_to_js(&e).into()),
+            };
+            let signal = AbortSignal::new();
+            let _bridge = js_signal.clone().and_then(|target| SignalBridge::new(target, &signal));
+            options.signal = Some(signal);
+            match orchestrator.run(JsPayload(request), options).await {
+                Ok(result) => Ok(convert::result_to_js(result)),
+                Err(error) => Err(errors::run_error_to_js(error, js_signal.map(|s| s.reason()))),
+            }
+        })
+    }
+
+    /// Every provider's breaker: `{ [provider]: { state, failures, ... } }`.
+    #[wasm_bindgen(js_name = circuitStates)]
+    pub fn circuit_states(&self) -> JsValue {
+        convert::plain(&self.inner.circuit_states())
+    }
+
+    /// Breaker state as a plain object with wall-clock times.
+    #[wasm_bindgen(js_name = exportState)]
+    pub fn export_state(&self) -> JsValue {
+        convert::json_to_js(&self.inner.export_state())
+    }
+
+    /// Restores exported breaker state; what cannot be used is reported as
+    /// a `breaker` event with reason `import_ignored`.
+    #[wasm_bindgen(js_name = importState)]
+    pub fn import_state(&self, state: JsValue) {
+        let json = js_value::to_json(&state).unwrap_or(serde_json::Value::Null);
+        self.inner.import_state(&json);
+    }
+}
