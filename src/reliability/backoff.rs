@@ -19,7 +19,8 @@ pub fn delay_ms(initial_ms: f64, max_ms: f64, factor: f64, jitter: f64, retry: u
 }
 
 // Property tests need proptest, which is not built for wasm32.
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::delay_ms;
     use proptest::prelude::*;

@@ -165,7 +165,8 @@ impl RetryPolicy {
 }
 
 // Property tests need proptest, which is not built for wasm32.
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use crate::reliability::RetryHint;

@@ -208,7 +208,8 @@ impl CircuitBreaker {
 }
 
 // Property tests need proptest, which is not built for wasm32.
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use proptest::prelude::*;
