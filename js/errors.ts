@@ -1,0 +1,102 @@
+// Error classes. Checks use a brand (Symbol.for) as well as the prototype chain, so
+// `instanceof` still works when two copies of the package end up in one bundle.
+
+const BRAND = Symbol.for("reliable-orchestrator.error");
+
+type Kind = "OrchestratorError" | "ToolExecutionError" | "BudgetExceeded" | "ConflictError";
+
+function branded(value: unknown, kind?: Kind): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const brand = (value as Record<symbol, unknown>)[BRAND];
+  if (typeof brand !== "string") return false;
+  return kind === undefined || kind === "OrchestratorError" || brand === kind;
+}
+
+/** Base of every error the orchestrator throws; `code` is stable and machine-readable. */
+export class OrchestratorError extends Error {
+  readonly code: string;
+  /** The config or option path at fault (`invalid_config`, `invalid_request`). */
+  readonly field?: string;
+  readonly traceId?: string;
+  readonly requestId?: string;
+  /** The last output the run paid for, when a budget stopped it. */
+  readonly output?: unknown;
+
+  constructor(message: string, fields: { code: string; field?: string; traceId?: string; requestId?: string; output?: unknown; cause?: unknown }) {
+    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    this.name = new.target.name;
+    this.code = fields.code;
+    if (fields.field !== undefined) this.field = fields.field;
+    if (fields.traceId !== undefined) this.traceId = fields.traceId;
+    if (fields.requestId !== undefined) this.requestId = fields.requestId;
+    if (fields.output !== undefined) this.output = fields.output;
+    Object.defineProperty(this, BRAND, { value: new.target.name, enumerable: false });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return branded(value, this.name as Kind);
+  }
+}
+
+/** The plan ran out: a non-retryable failure, retries exhausted, or every breaker open. */
+export class ToolExecutionError extends OrchestratorError {
+  readonly toolName: string;
+  readonly attempts: number;
+  /** rate_limit, server, timeout, network, client, invalid_output, circuit_open, unknown */
+  readonly category: string;
+  readonly status?: number;
+
+  constructor(message: string, fields: ConstructorParameters<typeof OrchestratorError>[1] & { toolName: string; attempts: number; category: string; status?: number }) {
+    super(message, fields);
+    this.toolName = fields.toolName;
+    this.attempts = fields.attempts;
+    this.category = fields.category;
+    if (fields.status !== undefined) this.status = fields.status;
+  }
+}
+
+/** A budget stopped the run. */
+export class BudgetExceeded extends OrchestratorError {
+  readonly budgetType: "tokens" | "costUsd" | "timeMs";
+  readonly limit: number;
+  readonly spent: number;
+
+  constructor(message: string, fields: ConstructorParameters<typeof OrchestratorError>[1] & { budgetType: "tokens" | "costUsd" | "timeMs"; limit: number; spent: number }) {
+    super(message, fields);
+    this.budgetType = fields.budgetType;
+    this.limit = fields.limit;
+    this.spent = fields.spent;
+  }
+}
+
+/** The idempotency key cannot be used: another request used it, or a run holds it. */
+export class ConflictError extends OrchestratorError {
+  readonly key: string;
+  /** "fingerprint_mismatch" or "in_progress" */
+  readonly reason: string;
+
+  constructor(message: string, fields: ConstructorParameters<typeof OrchestratorError>[1] & { key: string; reason: string }) {
+    super(message, fields);
+    this.key = fields.key;
+    this.reason = fields.reason;
+  }
+}
+
+const RAW = "__reliableOrchestratorError";
+
+/** Turns what the wasm module rejects with into the matching Error subclass. */
+export function toError(raw: unknown): unknown {
+  if (typeof raw !== "object" || raw === null || !(RAW in raw)) return raw;
+  const r = raw as Record<string, any>;
+  const message = String(r.message);
+  switch (r[RAW]) {
+    case "ToolExecutionError":
+      return new ToolExecutionError(message, r as any);
+    case "BudgetExceeded":
+      return new BudgetExceeded(message, r as any);
+    case "ConflictError":
+      return new ConflictError(message, r as any);
+    default:
+      return new OrchestratorError(message, r as any);
+  }
+}

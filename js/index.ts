@@ -1,0 +1,57 @@
+// reliable-orchestrator: plan a tool per request and run it reliably.
+// This module is environment-agnostic; the package's entries (node, browser, workerd)
+// load the wasm first and re-export it.
+import { WasmOrchestrator } from "./generated/reliable_orchestrator.js";
+import { toError } from "./errors.js";
+import type { BreakerState, CircuitStateSnapshot, OrchestratorConfig, RunOptions, RunResult } from "./types.js";
+
+export * from "./types.js";
+export { OrchestratorError, ToolExecutionError, BudgetExceeded, ConflictError } from "./errors.js";
+export { RuleBasedPlanner, rules } from "./rules.js";
+export { memoryStore, workersKvStore, indexedDbStore } from "./stores.js";
+export type { KvNamespaceLike } from "./stores.js";
+
+/**
+ * Plans a tool for each request by rules and runs it through retries, circuit breakers,
+ * budgets, timeouts and idempotency.
+ */
+export class ReliableOrchestrator {
+  readonly #inner: WasmOrchestrator;
+
+  /** @throws OrchestratorError with code `invalid_config` and the offending `field`. */
+  constructor(config: OrchestratorConfig) {
+    try {
+      this.#inner = new WasmOrchestrator(config);
+    } catch (raw) {
+      throw toError(raw);
+    }
+  }
+
+  /**
+   * Plans and runs `request`.
+   * @throws ToolExecutionError, BudgetExceeded, ConflictError, or OrchestratorError (`code`).
+   */
+  run<O = unknown>(request: unknown, options?: RunOptions): Promise<RunResult<O>> {
+    return this.#inner.run(request, options).then(
+      (result) => result as RunResult<O>,
+      (raw) => {
+        throw toError(raw);
+      },
+    );
+  }
+
+  /** Every provider's breaker as a call now would meet it. */
+  circuitStates(): Record<string, CircuitStateSnapshot> {
+    return this.#inner.circuitStates() as Record<string, CircuitStateSnapshot>;
+  }
+
+  /** Breaker state as plain JSON with wall-clock times, for a host to persist. */
+  exportState(): BreakerState {
+    return this.#inner.exportState() as BreakerState;
+  }
+
+  /** Restores exported state; what cannot be used is reported as a `breaker` event (`import_ignored`). */
+  importState(state: BreakerState | unknown): void {
+    this.#inner.importState(state);
+  }
+}

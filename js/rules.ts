@@ -1,0 +1,36 @@
+// The planner's rules: a holder for them, and the seed's keyword and type rule helpers.
+import type { CustomRule, KeywordRule, Rule, TypeRule } from "./types.js";
+
+/** Rules tried by priority, highest first, ties in the order given. */
+export class RuleBasedPlanner {
+  readonly rules: Rule[];
+
+  constructor(rules: Rule[] = []) {
+    this.rules = [...rules];
+  }
+
+  /** Adds a rule (returns the planner, for chaining). */
+  addRule(rule: Rule): this {
+    this.rules.push(rule);
+    return this;
+  }
+}
+
+type Helper<R> = Omit<R, never> & { tool_name?: string; request_type?: string };
+
+/** Matches when any keyword occurs in `attribute` (default `query`), case-insensitively. */
+function keyword(rule: KeywordRule | Helper<KeywordRule>): KeywordRule {
+  return { ...rule };
+}
+
+/** Matches when the request's `type` equals `requestType`. */
+function type(rule: TypeRule | Helper<TypeRule>): TypeRule {
+  return { ...rule };
+}
+
+/** A rule with explicit conditions and action. */
+function custom(rule: CustomRule): CustomRule {
+  return { ...rule };
+}
+
+export const rules = { keyword, type, custom };

@@ -1,0 +1,220 @@
+// Public types of reliable-orchestrator: configuration, run options, results, events.
+// Names follow the seed in meaning, in camelCase; the seed's snake_case spellings are
+// accepted at run time as well (e.g. `max_attempts`, `tool_name`, `idempotency_key`).
+
+/** Token counts a tool reports. A missing `totalTokens` is the sum of the parts. */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+/** Usage as a tool may spell it (camelCase, snake_case, or Anthropic's input/output). */
+export type UsageInput = Partial<Usage> & {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+  input_tokens?: number;
+  output_tokens?: number;
+};
+
+/** What a tool is told about the call it is making. */
+export interface ToolContext {
+  traceId: string;
+  requestId: string;
+  /** 1-based attempt number for this tool within the run. */
+  attempt: number;
+  toolName: string;
+  /** A W3C `traceparent` for this attempt (fresh span id). */
+  traceparent: string;
+  /** Aborted on attempt timeout, run deadline, or caller abort. */
+  signal: AbortSignal;
+}
+
+/** What a tool returns. */
+export interface ToolResult<O = unknown> {
+  output: O;
+  usage?: UsageInput;
+  costUsd?: number | null;
+}
+
+/** A tool: its provider (whose circuit breaker guards it) and its call. */
+export interface Tool<Req = any, O = any> {
+  provider?: string;
+  execute(request: Req, toolOptions: Record<string, unknown> | undefined, ctx: ToolContext): ToolResult<O> | Promise<ToolResult<O>>;
+}
+
+export type Operator =
+  | "equals" | "not_equals" | "contains" | "in" | "exists" | "regex" | "gt" | "gte" | "lt" | "lte";
+
+export interface Condition {
+  /** Dotted path into the request (`metadata.quality`, `items.0.kind`). */
+  path: string;
+  op: Operator;
+  value?: unknown;
+}
+
+export interface RuleAction {
+  toolName: string;
+  toolOptions?: Record<string, unknown>;
+}
+
+/** A custom rule: all conditions must hold. */
+export interface CustomRule {
+  name?: string;
+  priority?: number;
+  conditions: Condition[];
+  action: RuleAction;
+}
+
+/** A keyword rule (see `rules.keyword`). */
+export interface KeywordRule {
+  name?: string;
+  priority?: number;
+  keywords: string[];
+  attribute?: string;
+  toolName: string;
+  toolOptions?: Record<string, unknown>;
+}
+
+/** A type rule (see `rules.type`). */
+export interface TypeRule {
+  name?: string;
+  priority?: number;
+  requestType: string;
+  toolName: string;
+  toolOptions?: Record<string, unknown>;
+}
+
+export type Rule = CustomRule | KeywordRule | TypeRule;
+
+export interface RetryPolicy {
+  /** Calls per tool, the first included (1..=100, default 3). */
+  maxAttempts?: number;
+  /** Seconds before the first retry (default 1). */
+  initialDelay?: number;
+  /** Cap on any wait, seconds (default 30). */
+  maxDelay?: number;
+  /** Growth per retry (>= 1, default 2). */
+  backoffFactor?: number;
+  /** Honour Retry-After / retry-after-ms (default true). */
+  respectRetryAfter?: boolean;
+  /** Largest random fraction a wait is shortened by (0..=1, default 0.1). */
+  jitter?: number;
+}
+
+export interface CircuitBreakerConfig {
+  /** Retryable failures within the window that open the breaker (default 5). */
+  failureThreshold?: number;
+  /** Seconds before an open breaker half-opens (default 60). */
+  timeout?: number;
+  /** Seconds of failures counted (default 60). */
+  windowSize?: number;
+  /** Probes in flight at once while half-open (default 1). */
+  halfOpenMaxCalls?: number;
+  /** Successful probes that close the breaker (default 1). */
+  successThreshold?: number;
+}
+
+export interface ReliabilityConfig {
+  retryPolicy?: RetryPolicy;
+  /** By provider name; `default` applies to providers not listed. */
+  circuitBreakers?: Record<string, CircuitBreakerConfig>;
+  idempotencyEnabled?: boolean;
+  /** How long completed records are kept (ms, default one hour). */
+  idempotencyTtlMs?: number;
+  conflictDetection?: boolean;
+  /** Store failures before the tool runs: "fail" (default) or "proceed". */
+  idempotencyStoreFailure?: "fail" | "proceed";
+  /** Default per-attempt timeout (ms). */
+  attemptTimeoutMs?: number;
+}
+
+/** A key-value store for idempotency records. Values are strings; all methods may be async. */
+export interface Store {
+  get(key: string): Promise<string | null | undefined> | string | null | undefined;
+  put(key: string, value: string, options: { ttlMs: number }): Promise<unknown> | unknown;
+  delete(key: string): Promise<unknown> | unknown;
+  /** An atomic compare-and-set; when present it is used to claim keys. */
+  putIfAbsent?(key: string, value: string, options: { ttlMs: number }): Promise<boolean> | boolean;
+  consistency?: "strong" | "eventual";
+}
+
+export type OrchestratorEvent = {
+  at: number;
+  traceId?: string;
+  requestId?: string;
+} & (
+  | { type: "plan"; toolName: string; fallbacks: string[]; rule: string | null; skipped: string[] }
+  | { type: "attempt"; toolName: string; attempt: number }
+  | { type: "retry"; toolName: string; attempt: number; delayMs: number; reason: string }
+  | { type: "fallback"; from: string; to: string; reason: string }
+  | { type: "breaker"; provider: string; from: CircuitStateName | null; to: CircuitStateName | null; reason: string | null; message?: string }
+  | { type: "idempotency"; outcome: "miss" | "hit" | "joined" | "conflict" | "store_failed"; key: string }
+  | { type: "budget"; budgetType: BudgetType; limit: number; spent: number }
+);
+
+export interface PlannerLike {
+  rules: Rule[];
+}
+
+export interface OrchestratorConfig {
+  planner?: PlannerLike | Rule[];
+  tools: Record<string, Tool>;
+  defaultTools?: string[];
+  reliability?: ReliabilityConfig;
+  store?: Store;
+  onEvent?: (event: OrchestratorEvent) => void;
+}
+
+export type BudgetType = "tokens" | "costUsd" | "timeMs";
+
+export interface Budget {
+  tokens?: number;
+  costUsd?: number;
+  timeMs?: number;
+}
+
+export interface RunOptions {
+  toolName?: string;
+  toolOptions?: Record<string, unknown>;
+  idempotencyKey?: string;
+  traceId?: string;
+  requestId?: string;
+  /** An incoming W3C traceparent header; supplies the trace id when `traceId` is absent. */
+  traceparent?: string;
+  budget?: Budget;
+  timeoutMs?: number;
+  attemptTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface RunResult<O = unknown> {
+  output: O;
+  toolName: string;
+  attempts: number;
+  cached: boolean;
+  usage: Usage;
+  costUsd: number | null;
+  traceId: string;
+  requestId: string;
+  elapsedMs: number;
+}
+
+export type CircuitStateName = "closed" | "open" | "half_open";
+
+export interface CircuitStateSnapshot {
+  state: CircuitStateName;
+  failures: number;
+  failureThreshold: number;
+  openedAt: number | null;
+  halfOpenAt: number | null;
+  probesInFlight: number;
+  successes: number;
+}
+
+/** Exported breaker state: plain JSON with wall-clock times. */
+export interface BreakerState {
+  version: number;
+  breakers: Record<string, { state: CircuitStateName; openedAt?: number; failures?: number[]; successes?: number }>;
+}
