@@ -225,3 +225,23 @@ fn a_wait_past_the_deadline_moves_to_the_fallback_at_once() {
     assert_eq!(backup.calls()[0].at, 0.0);
     assert_eq!(h.events_of("fallback")[0]["reason"], "no_time_to_wait");
 }
+
+#[test]
+fn a_tool_failing_because_it_was_aborted_reports_the_abort() {
+    let clock = clock();
+    let (h, t) = setup(
+        &clock,
+        ScriptedTool::new("p", &clock).otherwise(Step::FailOnAbort),
+        exact_retry(2),
+    );
+    let e = h.run(json!("q"), json!({ "timeoutMs": 500 })).unwrap_err();
+    assert_eq!(e.code(), "timeout", "not the tool's own abort error");
+    let e = h.run(json!("q"), json!({ "attemptTimeoutMs": 100 })).unwrap_err();
+    match e.error {
+        OrchestratorError::ToolExecution { category, attempts, .. } => {
+            assert_eq!((category.as_str(), attempts), ("timeout", 2))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(t.call_count(), 3);
+}

@@ -138,6 +138,12 @@ async fn try_tool<V: Payload>(
             }
             None => guarded.await,
         };
+        let raced = match (raced, call_signal.reason()) {
+            // The tool failed because its signal fired (it rejected with the abort
+            // reason before we saw the signal): the abort is what happened.
+            (Ok(Err(_)), Some(reason)) => Err(reason),
+            (raced, _) => raced,
+        };
         let result: Result<ToolOutput<V>, ToolError> = match raced {
             Ok(result) => result,
             Err(AbortReason::AttemptTimeout) => Err(ToolError::timeout(format!(

@@ -9,6 +9,8 @@ use futures::future::{self, Either};
 use crate::platform::{AbortReason, AbortSignal, Sleeper};
 
 /// Runs `work` until it finishes or `signal` aborts, whichever comes first.
+/// When both are ready at once the abort wins: work that fails *because*
+/// it was aborted (a tool rejecting on its signal) must not hide the abort.
 /// Dropping the losing `work` cancels it (and any timer it holds).
 ///
 /// # Errors
@@ -18,9 +20,9 @@ pub async fn until_aborted<T>(signal: &AbortSignal, work: impl Future<Output = T
         return Err(reason);
     }
     let work = std::pin::pin!(work);
-    match future::select(work, signal.aborted()).await {
-        Either::Left((value, _)) => Ok(value),
-        Either::Right((reason, _)) => Err(reason),
+    match future::select(signal.aborted(), work).await {
+        Either::Left((reason, _)) => Err(reason),
+        Either::Right((value, _)) => Ok(value),
     }
 }
 

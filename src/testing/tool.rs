@@ -22,6 +22,9 @@ pub enum Step {
     Fail(ToolError),
     /// Wait this many (virtual) ms, then take the inner step.
     After(f64, Box<Step>),
+    /// Never answer on its own; fail as soon as the call's signal aborts
+    /// (as a JS tool that rejects with `signal.reason` does).
+    FailOnAbort,
 }
 
 /// How the tool was called once.
@@ -112,6 +115,7 @@ impl Tool<Value> for ScriptedTool {
             .pop_front()
             .unwrap_or_else(|| self.otherwise.clone());
         let clock = Rc::clone(&self.clock);
+        let signal = self.calls.borrow().last().map(|c| c.ctx.signal.clone());
         Box::pin(async move {
             let mut step = step;
             while let Step::After(ms, inner) = step {
@@ -130,6 +134,15 @@ impl Tool<Value> for ScriptedTool {
                     cost_usd,
                 }),
                 Step::Fail(error) => Err(error),
+                Step::FailOnAbort => {
+                    if let Some(signal) = signal {
+                        signal.aborted().await;
+                    }
+                    Err(ToolError::new(
+                        crate::ToolErrorCategory::Unknown,
+                        "AbortError: the call was aborted",
+                    ))
+                }
                 Step::After(..) => Err(ToolError::client("unreachable step")),
             }
         })

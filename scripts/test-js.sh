@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Tests the built package as a user gets it: `npm pack` of pkg/, installed into a scratch
+# project, then `node --test` over tests/js and a strict TypeScript example compiled and run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+scratch=target/js-scratch
+rm -rf "$scratch"
+mkdir -p "$scratch"
+tarball=$(cd pkg && npm pack --silent --pack-destination "$root/$scratch" | tail -n 1)
+cp tests/js/*.mjs tests/js/example.ts tests/js/tsconfig.json "$scratch/"
+cat > "$scratch/package.json" <<JSON
+{ "name": "scratch-user-project", "private": true, "type": "module",
+  "dependencies": { "reliable-orchestrator": "file:./$tarball" } }
+JSON
+cd "$scratch"
+npm install --no-audit --no-fund --silent
+echo "== tsc --strict over the typed example"
+"$root/node_modules/.bin/tsc" -p tsconfig.json
+node out/example.js
+echo "== node --test"
+node --test --test-reporter=spec ./*.test.mjs

@@ -1,0 +1,56 @@
+// A typed usage example: must compile under `tsc --strict` and run against the package.
+import {
+  ReliableOrchestrator, RuleBasedPlanner, rules, memoryStore,
+  OrchestratorError, ToolExecutionError, BudgetExceeded, ConflictError,
+  type OrchestratorEvent, type RunResult, type Tool,
+} from "reliable-orchestrator";
+
+interface Answer { text: string; }
+
+const analysis: Tool<{ query: string }, Answer> = {
+  provider: "openai",
+  execute: async (request, toolOptions, ctx) => ({
+    output: { text: `analysed ${request.query} (attempt ${ctx.attempt}, k=${String(toolOptions?.k ?? "-")})` },
+    usage: { promptTokens: 12, completionTokens: 30 },
+    costUsd: 0.001,
+  }),
+};
+
+const events: OrchestratorEvent["type"][] = [];
+const orchestrator = new ReliableOrchestrator({
+  planner: new RuleBasedPlanner([
+    rules.keyword({ keywords: ["deep", "comprehensive"], attribute: "query", toolName: "deep_analysis", priority: 20 }),
+    rules.type({ requestType: "validation", toolName: "validator", priority: 10 }),
+    { name: "high_quality", priority: 30,
+      conditions: [{ path: "type", op: "equals", value: "analysis" }, { path: "metadata.quality", op: "equals", value: "high" }],
+      action: { toolName: "deep_analysis", toolOptions: { k: 7 } } },
+  ]),
+  tools: { deep_analysis: analysis, validator: { execute: () => ({ output: { text: "valid" } }) } },
+  defaultTools: ["validator"],
+  reliability: {
+    retryPolicy: { maxAttempts: 3, initialDelay: 0.01, maxDelay: 1, backoffFactor: 2, respectRetryAfter: true },
+    circuitBreakers: { openai: { failureThreshold: 5, timeout: 60, windowSize: 300 } },
+    idempotencyEnabled: true, idempotencyTtlMs: 3_600_000, conflictDetection: true,
+  },
+  store: memoryStore(),
+  onEvent: (e) => { events.push(e.type); },
+});
+
+const controller = new AbortController();
+const result: RunResult<Answer> = await orchestrator.run<Answer>(
+  { type: "analysis", query: "deep market trends", metadata: { quality: "high" } },
+  { idempotencyKey: "analysis-123", traceId: "trace-456", budget: { tokens: 1000, costUsd: 0.1 }, timeoutMs: 20_000, signal: controller.signal },
+);
+const text: string = result.output.text;
+const states = orchestrator.circuitStates();
+const openai: "closed" | "open" | "half_open" | undefined = states.openai?.state;
+
+try {
+  await orchestrator.run({ query: "other" }, { idempotencyKey: "analysis-123" });
+} catch (error) {
+  if (error instanceof ConflictError) console.log("conflict:", error.key, error.reason);
+  else if (error instanceof BudgetExceeded) console.log(error.budgetType, error.spent);
+  else if (error instanceof ToolExecutionError) console.log(error.toolName, error.category);
+  else if (error instanceof OrchestratorError) console.log(error.code);
+}
+console.log(JSON.stringify({ text, cached: result.cached, tool: result.toolName, openai, events }));
