@@ -73,19 +73,30 @@ pub trait KvStore {
         value: String,
         ttl_ms: f64,
     ) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
-            if self.get(key).await?.is_some() {
-                return Ok(false);
-            }
-            self.put(key, value, ttl_ms).await?;
-            Ok(true)
-        })
+        put_if_absent_by_read(self, key, value, ttl_ms)
     }
 
     /// The guarantee the store gives readers.
     fn consistency(&self) -> Consistency {
         Consistency::Eventual
     }
+}
+
+/// `put_if_absent` for stores without a compare-and-set: read, then write
+/// if empty. Two isolates can interleave between the two steps.
+pub fn put_if_absent_by_read<'a, S: KvStore + ?Sized>(
+    store: &'a S,
+    key: &'a str,
+    value: String,
+    ttl_ms: f64,
+) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
+    Box::pin(async move {
+        if store.get(key).await?.is_some() {
+            return Ok(false);
+        }
+        store.put(key, value, ttl_ms).await?;
+        Ok(true)
+    })
 }
 
 /// An in-memory store for one isolate: strong, atomic, expiring on a [`Clock`].
