@@ -9,7 +9,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::errors::{prop, set};
 use super::js_value::describe;
 use crate::error::OrchestratorError;
-use crate::platform::{Consistency, KvStore, StoreError};
+use crate::platform::{put_if_absent_by_read, Consistency, KvStore, StoreError};
 
 /// A JS key-value store.
 pub struct JsStore {
@@ -123,12 +123,7 @@ impl KvStore for JsStore {
         ttl_ms: f64,
     ) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
         let Some(f) = &self.put_if_absent else {
-            return Box::pin(async move {
-                if self.get(key).await?.is_some() {
-                    return Ok(false);
-                }
-                self.put(key, value, ttl_ms).await.map(|()| true)
-            });
+            return put_if_absent_by_read(self, key, value, ttl_ms);
         };
         let call = self.call(
             "putIfAbsent",
