@@ -103,6 +103,7 @@ impl Tool<Value> for ScriptedTool {
         options: &Value,
         ctx: ToolContext,
     ) -> LocalBoxFuture<'static, Result<ToolOutput<Value>, ToolError>> {
+        let signal = ctx.signal.clone();
         self.calls.borrow_mut().push(Call {
             request: request.clone(),
             options: options.clone(),
@@ -115,7 +116,6 @@ impl Tool<Value> for ScriptedTool {
             .pop_front()
             .unwrap_or_else(|| self.otherwise.clone());
         let clock = Rc::clone(&self.clock);
-        let signal = self.calls.borrow().last().map(|c| c.ctx.signal.clone());
         Box::pin(async move {
             let mut step = step;
             while let Step::After(ms, inner) = step {
@@ -135,9 +135,7 @@ impl Tool<Value> for ScriptedTool {
                 }),
                 Step::Fail(error) => Err(error),
                 Step::FailOnAbort => {
-                    if let Some(signal) = signal {
-                        signal.aborted().await;
-                    }
+                    signal.aborted().await;
                     Err(ToolError::new(
                         crate::ToolErrorCategory::Unknown,
                         "AbortError: the call was aborted",

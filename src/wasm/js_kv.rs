@@ -2,12 +2,11 @@
 //! whose methods return values or promises. Methods are looked up once.
 
 use futures::future::LocalBoxFuture;
-use js_sys::{Function, Object, Promise};
+use js_sys::{Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
 use super::errors::{prop, set};
-use super::js_value::describe;
+use super::js_value::{describe, settled};
 use crate::error::OrchestratorError;
 use crate::platform::{put_if_absent_by_read, Consistency, KvStore, StoreError};
 
@@ -66,14 +65,7 @@ impl JsStore {
         };
         let array: js_sys::Array = args.iter().collect();
         let called = f.apply(&self.this, &array).map_err(fail);
-        Box::pin(async move {
-            let value = called?;
-            if value.is_instance_of::<Promise>() || prop(&value, "then").is_some_and(|t| t.is_function()) {
-                JsFuture::from(Promise::resolve(&value)).await.map_err(fail)
-            } else {
-                Ok(value)
-            }
-        })
+        Box::pin(async move { settled(called?).await.map_err(fail) })
     }
 }
 

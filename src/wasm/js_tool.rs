@@ -2,13 +2,12 @@
 //! methods looked up once.
 
 use futures::future::LocalBoxFuture;
-use js_sys::{Function, Object, Promise};
+use js_sys::{Function, Object};
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
 use super::errors::{cost_of, prop, set, tool_error_from_js, usage_of};
-use super::js_value::{from_json, JsPayload};
+use super::js_value::{from_json, settled, JsPayload};
 use crate::error::{OrchestratorError, ToolError};
 use crate::orchestrator::DEFAULT_PROVIDER;
 use crate::platform::{AbortReason, Tool, ToolContext, ToolOutput};
@@ -117,14 +116,7 @@ impl Tool<JsPayload> for JsTool {
         });
         Box::pin(async move {
             let returned = called?;
-            let value =
-                if returned.is_instance_of::<Promise>() || prop(&returned, "then").is_some_and(|t| t.is_function()) {
-                    JsFuture::from(Promise::resolve(&returned))
-                        .await
-                        .map_err(tool_error_from_js)?
-                } else {
-                    returned
-                };
+            let value = settled(returned).await.map_err(tool_error_from_js)?;
             output_from_js(&name, value)
         })
     }

@@ -6,10 +6,11 @@
 
 use std::borrow::Cow;
 
-use js_sys::{Reflect, JSON};
+use js_sys::{Promise, Reflect, JSON};
 use serde_json::Value;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::payload::Payload;
 use crate::planning::Path;
@@ -49,6 +50,20 @@ impl Payload for JsPayload {
     }
 }
 
+/// What a JS call returned, awaited when it is a promise or another thenable.
+///
+/// # Errors
+/// The rejection value.
+pub async fn settled(value: JsValue) -> Result<JsValue, JsValue> {
+    let thenable = value.is_instance_of::<Promise>()
+        || (value.is_object() && Reflect::get(&value, &"then".into()).is_ok_and(|t| t.is_function()));
+    if thenable {
+        JsFuture::from(Promise::resolve(&value)).await
+    } else {
+        Ok(value)
+    }
+}
+
 /// A JS value as JSON (primitives directly, the rest through `JSON.stringify`).
 pub fn to_json(value: &JsValue) -> Result<Value, String> {
     if value.is_null() || value.is_undefined() {
@@ -63,7 +78,12 @@ pub fn to_json(value: &JsValue) -> Result<Value, String> {
     if let Some(number) = value.as_f64() {
         return Ok(serde_json::Number::from_f64(number).map_or(Value::Null, Value::Number));
     }
-    let text = JSON::stringify(value).map_err(|e| format!("cannot be serialised to JSON: {}", describe(&e)))?;
+    parse_stringified(JSON::stringify(value))
+}
+
+/// Reads what `JSON.stringify` produced (or threw) as JSON.
+fn parse_stringified(stringified: Result<js_sys::JsString, JsValue>) -> Result<Value, String> {
+    let text = stringified.map_err(|e| format!("cannot be serialised to JSON: {}", describe(&e)))?;
     let text = text.as_string().ok_or("cannot be serialised to JSON")?;
     serde_json::from_str(&text).map_err(|e| format!("cannot be read as JSON: {e}"))
 }
@@ -90,11 +110,7 @@ pub fn to_json_strict(value: &JsValue) -> Result<Value, String> {
     if !value.is_object() {
         return to_json(value);
     }
-    let text = KEEP_NON_FINITE
-        .with(|replacer| JSON::stringify_with_replacer(value, replacer.as_ref()))
-        .map_err(|e| format!("cannot be serialised to JSON: {}", describe(&e)))?;
-    let text = text.as_string().ok_or("cannot be serialised to JSON")?;
-    serde_json::from_str(&text).map_err(|e| format!("cannot be read as JSON: {e}"))
+    parse_stringified(KEEP_NON_FINITE.with(|replacer| JSON::stringify_with_replacer(value, replacer.as_ref())))
 }
 
 /// JSON as a JS value.
