@@ -7,7 +7,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use crate::platform::{StoreError, Usage};
-use crate::reliability::{BudgetType, RetryHint};
+use crate::reliability::{BudgetType, Exceeded, RetryHint};
 
 /// What kind of failure a tool call met.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -85,6 +85,9 @@ pub struct ToolError {
     pub cost_usd: Option<f64>,
     /// The host's original error value (a thrown JS value), handed back as `cause`.
     pub source: Option<Rc<dyn Any>>,
+    /// Set by tools that make calls of their own (a bundle) when the run's
+    /// budget stopped them: the run then ends with `BudgetExceeded`.
+    pub budget_exceeded: Option<Box<Exceeded>>,
 }
 
 impl fmt::Debug for ToolError {
@@ -97,6 +100,7 @@ impl fmt::Debug for ToolError {
             .field("retry_hint", &self.retry_hint)
             .field("usage", &self.usage)
             .field("cost_usd", &self.cost_usd)
+            .field("budget_exceeded", &self.budget_exceeded)
             .finish_non_exhaustive()
     }
 }
@@ -124,6 +128,7 @@ impl ToolError {
             usage: None,
             cost_usd: None,
             source: None,
+            budget_exceeded: None,
         }
     }
 
@@ -179,6 +184,13 @@ impl ToolError {
     /// Keeps the host's original error value.
     pub fn with_source(mut self, source: Rc<dyn Any>) -> Self {
         self.source = Some(source);
+        self
+    }
+
+    /// Marks the failure as the run's budget stopping the tool (not retryable).
+    pub fn with_budget_exceeded(mut self, exceeded: Exceeded) -> Self {
+        self.budget_exceeded = Some(Box::new(exceeded));
+        self.retryable = false;
         self
     }
 

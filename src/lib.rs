@@ -45,6 +45,7 @@ pub mod planning;
 pub mod platform;
 pub mod reliability;
 pub mod testing;
+pub mod tools;
 pub mod trace;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

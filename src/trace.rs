@@ -52,6 +52,21 @@ impl TraceIds {
     }
 }
 
+/// The same `traceparent` with a fresh span id (one per call a tool makes
+/// of its own, such as a bundle's replicates). An unreadable header is
+/// returned as it is.
+pub fn with_new_span(traceparent: &str, random: &dyn Random) -> String {
+    match parse_traceparent(traceparent) {
+        Some(trace_id) => TraceIds {
+            trace_id: trace_id.clone(),
+            request_id: String::new(),
+            w3c_trace_id: trace_id,
+        }
+        .traceparent(random),
+        None => traceparent.to_owned(),
+    }
+}
+
 fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
 }

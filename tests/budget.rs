@@ -117,7 +117,7 @@ fn a_call_whose_estimate_cannot_fit_is_not_started() {
     let clock = clock();
     let tool = ScriptedTool::new("p", &clock).with_estimate(ToolEstimate {
         tokens: Some(2048),
-        cost_usd: None,
+        ..ToolEstimate::default()
     });
     let (h, t) = setup(&clock, tool, exact_retry(3));
     let e = h.run(json!("q"), json!({ "budget": { "tokens": 1000 } })).unwrap_err();

@@ -101,7 +101,18 @@ async fn try_tool<V: Payload>(
     let mut attempt = 0u32;
     loop {
         let estimate = tool.estimate(request, &entry.options);
-        let checked = ctx.spend.borrow().check_call(estimate, ctx.now());
+        if let Some(model) = estimate
+            .unpriced_model
+            .as_ref()
+            .filter(|_| ctx.spend.borrow().limits_cost())
+        {
+            // Spending blind against a cost limit could overrun it: refuse instead.
+            return Err(Failure::from(OrchestratorError::config(
+                format!("tools.{}.pricing", entry.tool_name),
+                format!("model `{model}` has no price, so a costUsd budget cannot be enforced; add it to `pricing`"),
+            )));
+        }
+        let checked = ctx.spend.borrow().check_call(&estimate, ctx.now());
         checked.map_err(|e| Failure::from(ctx.budget_error(e)))?;
 
         let (permit, transition) = inner.breakers.acquire(provider);
@@ -124,6 +135,7 @@ async fn try_tool<V: Payload>(
             tool_name: entry.tool_name.clone(),
             traceparent: ctx.ids.traceparent(&*inner.platform.random),
             signal: call_signal.clone(),
+            spend: ctx.spend.borrow().clone(),
         };
         let call = tool.execute(request, &entry.options, tool_ctx);
         let guarded = until_aborted(&call_signal, call);
@@ -182,6 +194,9 @@ async fn try_tool<V: Payload>(
                 ctx.emit_breaker(transition);
                 let charged = ctx.spend.borrow_mut().charge(error.usage, error.cost_usd);
                 charged.map_err(|e| Failure::from(ctx.budget_error(e)))?;
+                if let Some(exceeded) = error.budget_exceeded {
+                    return Err(Failure::from(ctx.budget_error(*exceeded)));
+                }
                 let wall_now = inner.platform.clock.wall_ms();
                 let decision = match inner
                     .retry

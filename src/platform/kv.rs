@@ -125,6 +125,19 @@ impl MemoryKv {
         self.len() == 0
     }
 
+    /// Every live entry, as `(key, value)` (for inspecting what was stored).
+    pub fn entries(&self) -> Vec<(String, String)> {
+        let now = self.clock.now_ms();
+        let entries = self.entries.borrow();
+        let mut live: Vec<_> = entries
+            .iter()
+            .filter(|(_, (_, exp))| *exp > now)
+            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .collect();
+        live.sort();
+        live
+    }
+
     fn live(&self, key: &str) -> Option<String> {
         let now = self.clock.now_ms();
         let mut entries = self.entries.borrow_mut();

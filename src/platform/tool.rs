@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::AbortSignal;
 use crate::error::ToolError;
+use crate::reliability::Spend;
 
 /// Token counts reported by a tool.
 ///
@@ -85,12 +86,26 @@ pub struct ToolOutput<V> {
 }
 
 /// What a call may use at most, known before it starts (for budget pre-checks).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ToolEstimate {
     /// Upper bound on the tokens the call can use (e.g. prompt + `max_tokens`).
     pub tokens: Option<u64>,
     /// Upper bound on the call's cost in US dollars.
     pub cost_usd: Option<f64>,
+    /// The model the tool will call but cannot price: a run with a cost
+    /// budget refuses such a call rather than spend blind.
+    pub unpriced_model: Option<String>,
+}
+
+impl ToolEstimate {
+    /// What `n` such calls may use together.
+    pub fn times(&self, n: u64) -> Self {
+        Self {
+            tokens: self.tokens.map(|t| t.saturating_mul(n)),
+            cost_usd: self.cost_usd.map(|c| c * n as f64),
+            unpriced_model: self.unpriced_model.clone(),
+        }
+    }
 }
 
 /// What a tool is told about the call it is making.
@@ -109,6 +124,9 @@ pub struct ToolContext {
     /// Aborted when the attempt times out, the run's deadline passes or the
     /// caller aborts; a tool should stop its work then.
     pub signal: AbortSignal,
+    /// The run's budget as spent when this call started, for tools that make
+    /// calls of their own (a bundle checks each replicate against it).
+    pub spend: Spend,
 }
 
 /// A callable tool.

@@ -101,7 +101,19 @@ impl Spend {
 
     /// May a call with this estimate start at `now`? A call needs some of
     /// every limited resource, so an exhausted budget refuses any call.
-    pub fn check_call(&self, estimate: ToolEstimate, now: f64) -> Result<(), Exceeded> {
+    pub fn check_call(&self, estimate: &ToolEstimate, now: f64) -> Result<(), Exceeded> {
+        self.check_spend(estimate)?;
+        self.check_wait(0.0, now)
+    }
+
+    /// Whether the run has a cost limit (a call that cannot be priced is then refused).
+    pub fn limits_cost(&self) -> bool {
+        self.budget.cost_usd.is_some()
+    }
+
+    /// May calls using `estimate` in tokens and cost start? (No time check:
+    /// for tools that start calls of their own, such as a bundle's replicates.)
+    pub fn check_spend(&self, estimate: &ToolEstimate) -> Result<(), Exceeded> {
         if let Some(limit) = self.budget.tokens {
             let spent = self.usage.total_tokens as f64;
             let would = spent + estimate.tokens.unwrap_or(0) as f64;
@@ -124,7 +136,7 @@ impl Spend {
                 });
             }
         }
-        self.check_wait(0.0, now)
+        Ok(())
     }
 
     /// May a wait of `delay_ms` start at `now`, leaving time for a call after it?
@@ -181,25 +193,25 @@ mod tests {
         let mut spend = Spend::new(budget, 0.0);
         assert!(spend
             .check_call(
-                ToolEstimate {
+                &ToolEstimate {
                     tokens: Some(100),
-                    cost_usd: None
+                    ..ToolEstimate::default()
                 },
                 0.0
             )
             .is_ok());
         let too_big = spend
             .check_call(
-                ToolEstimate {
+                &ToolEstimate {
                     tokens: Some(101),
-                    cost_usd: None,
+                    ..ToolEstimate::default()
                 },
                 0.0,
             )
             .unwrap_err();
         assert_eq!((too_big.budget_type, too_big.spent), (BudgetType::Tokens, 101.0));
         assert!(spend.charge(Some(Usage::new(60, 40, None)), Some(0.05)).is_ok());
-        let e = spend.check_call(ToolEstimate::default(), 0.0).unwrap_err();
+        let e = spend.check_call(&ToolEstimate::default(), 0.0).unwrap_err();
         assert_eq!(e.budget_type, BudgetType::Tokens, "exhausted budget refuses any call");
         let e = spend.charge(None, Some(0.06)).unwrap_err();
         assert_eq!(e.budget_type, BudgetType::CostUsd);

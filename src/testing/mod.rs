@@ -4,6 +4,7 @@
 //! store that fails on demand, and an event recorder.
 
 mod clock;
+mod http;
 mod kv;
 mod tool;
 
@@ -11,6 +12,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 pub use clock::VirtualClock;
+pub use http::{Reply, ScriptedHttp};
 pub use kv::FlakyKv;
 pub use tool::{ScriptedTool, Step};
 

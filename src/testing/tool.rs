@@ -147,6 +147,6 @@ impl Tool<Value> for ScriptedTool {
     }
 
     fn estimate(&self, _request: &Value, _options: &Value) -> ToolEstimate {
-        self.estimate
+        self.estimate.clone()
     }
 }

@@ -50,6 +50,30 @@ pub fn harness(
     }
 }
 
+/// Builds an orchestrator from a JSON config and any tools.
+pub fn harness_with(
+    clock: &Rc<VirtualClock>,
+    config: Value,
+    tools: Vec<(&str, Rc<dyn reliable_orchestrator::Tool<Value>>)>,
+    store: Option<Rc<dyn KvStore>>,
+) -> Harness {
+    let events = RecordingSink::new();
+    let mut builder = Orchestrator::builder(virtual_platform(clock, 7))
+        .config(OrchestratorConfig::from_json(&config).expect("config"))
+        .events(events.clone());
+    for (name, tool) in tools {
+        builder = builder.tool(name, tool);
+    }
+    if let Some(store) = store {
+        builder = builder.store(store);
+    }
+    Harness {
+        clock: Rc::clone(clock),
+        events,
+        orchestrator: builder.build().expect("build"),
+    }
+}
+
 impl Harness {
     pub fn run(&self, request: Value, options: Value) -> Result<RunResult<Value>, RunError<Value>> {
         let options = RunOptions::from_json(&options).expect("options");
