@@ -9,6 +9,8 @@ export * from "./types.js";
 export { OrchestratorError, ToolExecutionError, BudgetExceeded, ConflictError } from "./errors.js";
 export { RuleBasedPlanner, rules } from "./rules.js";
 export { memoryStore, workersKvStore, indexedDbStore } from "./stores.js";
+export { openaiChat, anthropicMessages, bundle } from "./tools.js";
+export type { BuiltinTool, BundleOutput, BundleReplicate, BundleToolOptions, ModelPrice, ProviderToolOptions } from "./tools.js";
 export type { KvNamespaceLike } from "./stores.js";
 
 /**

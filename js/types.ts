@@ -1,6 +1,7 @@
 // Public types of reliable-orchestrator: configuration, run options, results, events.
 // Names follow the seed in meaning, in camelCase; the seed's snake_case spellings are
 // accepted at run time as well (e.g. `max_attempts`, `tool_name`, `idempotency_key`).
+import type { BuiltinTool } from "./tools.js";
 
 /** Token counts a tool reports. A missing `totalTokens` is the sum of the parts. */
 export interface Usage {
@@ -160,7 +161,8 @@ export interface PlannerLike {
 
 export interface OrchestratorConfig {
   planner?: PlannerLike | Rule[];
-  tools: Record<string, Tool>;
+  /** Your tools and built-in ones (`openaiChat`, `anthropicMessages`, `bundle`). */
+  tools: Record<string, Tool | BuiltinTool>;
   defaultTools?: string[];
   reliability?: ReliabilityConfig;
   store?: Store;

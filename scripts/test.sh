@@ -17,6 +17,15 @@ stage() {
   "$@" 2>&1 | tee "$log/$name.txt"
 }
 
+# The mock LLM provider the engine and package tests call over real fetch (127.0.0.1 only).
+node mock-provider/server.mjs --idle-ms 900000 >"$log/mock.txt" 2>&1 &
+mock_pid=$!
+trap 'kill "$mock_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q listening "$log/mock.txt" && break; sleep 0.1; done
+RO_MOCK_URL=$(node -e 'const l = require("fs").readFileSync(process.argv[1], "utf8").split("\n")[0]; console.log(JSON.parse(l).url)' "$log/mock.txt")
+export RO_MOCK_URL
+echo "mock provider at $RO_MOCK_URL"
+
 stage fmt cargo fmt --all -- --check
 stage clippy cargo clippy --all-targets -- -D warnings
 stage clippy-wasm cargo clippy --lib --tests --target wasm32-unknown-unknown -- -D warnings

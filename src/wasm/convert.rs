@@ -9,11 +9,11 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use wasm_bindgen::{JsCast, JsValue};
 
+use super::builtin_tools;
 use super::errors::{prop, set};
 use super::host;
 use super::js_events::JsEvents;
 use super::js_kv::JsStore;
-use super::js_tool::JsTool;
 use super::js_value::{from_json, to_json_strict, JsPayload};
 use crate::error::OrchestratorError;
 use crate::orchestrator::{Orchestrator, OrchestratorConfig, RunOptions, RunResult};
@@ -59,7 +59,8 @@ pub fn orchestrator_from_js(config: &JsValue) -> Result<Orchestrator<JsPayload>,
         for entry in Object::entries(tools.unchecked_ref::<Object>()).iter() {
             let pair: js_sys::Array = entry.unchecked_into();
             let name = pair.get(0).as_string().unwrap_or_default();
-            builder = builder.tool(name.clone(), Rc::new(JsTool::from_js(&name, &pair.get(1))?));
+            let tool = builtin_tools::tool_from_js(&name, &format!("tools.{name}"), &pair.get(1))?;
+            builder = builder.tool(name, tool);
         }
     }
     if let Some(store) = prop(config, "store") {

@@ -21,12 +21,11 @@ pub struct JsTool {
 }
 
 impl JsTool {
-    /// Reads the tool registered as `name` (errors name `tools.<name>...`).
+    /// Reads the tool registered as `name`; errors name `field` (`tools.<name>`).
     ///
     /// # Errors
     /// `invalid_config` when it is not an object with an `execute` function.
-    pub fn from_js(name: &str, value: &JsValue) -> Result<Self, OrchestratorError> {
-        let field = format!("tools.{name}");
+    pub fn from_js(name: &str, field: &str, value: &JsValue) -> Result<Self, OrchestratorError> {
         let execute = prop(value, "execute")
             .and_then(|f| f.dyn_into::<Function>().ok())
             .ok_or_else(|| OrchestratorError::config(format!("{field}.execute"), "must be a function"))?;

@@ -6,8 +6,10 @@
 //! `Error` subclass. Nothing here panics: every JS call is caught, every
 //! conversion returns a typed error.
 
+mod builtin_tools;
 mod convert;
 mod errors;
+mod fetch;
 mod host;
 mod js_events;
 mod js_kv;

@@ -297,3 +297,67 @@ async fn breaker_states_and_export_import() {
     );
     other.import_state(js("return 'garbage';"));
 }
+
+/// The mock provider's URL, set by `scripts/test.sh` (which starts it) at compile time.
+fn mock_url() -> &'static str {
+    match option_env!("RO_MOCK_URL") {
+        Some(url) => url,
+        None => panic!("RO_MOCK_URL is not set: run the engine tests through scripts/test.sh"),
+    }
+}
+
+async fn post_fault(fault: &str) {
+    let body = format!(
+        "return fetch('{}/__mock/faults', {{ method: 'POST', body: JSON.stringify({fault}) }}).then(r => r.json());",
+        mock_url()
+    );
+    settle(js(&body).into()).await.expect("fault queued");
+}
+
+#[wasm_bindgen_test]
+async fn provider_tools_over_real_fetch() {
+    let url = mock_url();
+    let o = orchestrator(&format!(
+        "return {{ tools: {{
+            gpt: {{ __reliableOrchestratorTool: 'openaiChat', options: {{ apiKey: 'sk-engine-test-key-0001', model: 'gpt-4o-mini-2024-07-18', baseUrl: '{url}/v1' }} }},
+            claude: {{ __reliableOrchestratorTool: 'anthropicMessages', options: {{ apiKey: 'sk-engine-test-key-0001', model: 'claude-3-haiku-engine', baseUrl: '{url}/v1/' }} }},
+          }}, defaultTools: ['gpt'],
+          reliability: {{ retryPolicy: {{ maxAttempts: 2, initialDelay: 0.01, jitter: 0 }} }} }};"
+    ));
+    let r = settle(o.run("hello".into(), options("{ requestId: 'engine-req' }")))
+        .await
+        .unwrap();
+    assert_eq!(get(&r, "output").as_string().as_deref(), Some("Answer to: hello"));
+    assert!(get(&r, "usage.totalTokens").as_f64().unwrap() > 0.0);
+    assert!(
+        get(&r, "costUsd").as_f64().unwrap() > 0.0,
+        "snapshot priced as gpt-4o-mini"
+    );
+
+    // Unpriced model: costUsd is null, not undefined.
+    let r = settle(o.run("hi".into(), options("{ toolName: 'claude' }")))
+        .await
+        .unwrap();
+    assert!(get(&r, "costUsd").is_null());
+
+    // 429 with retry-after-ms, read through CORS-exposed headers, then success.
+    post_fault("{ kind: 'rate_limit', model: 'gpt-4o-mini-2024-07-18', retryAfterMs: 30 }").await;
+    let r = settle(o.run("again".into(), JsValue::UNDEFINED)).await.unwrap();
+    assert_eq!(get(&r, "attempts").as_f64(), Some(2.0));
+
+    // Malformed JSON twice: a typed tool failure, and the key appears nowhere.
+    post_fault("{ kind: 'malformed', model: 'gpt-4o-mini-2024-07-18', count: 2 }").await;
+    let e = settle(o.run("broken".into(), JsValue::UNDEFINED)).await.unwrap_err();
+    assert_eq!(get(&e, "code").as_string().as_deref(), Some("tool_failed"));
+    assert_eq!(get(&e, "category").as_string().as_deref(), Some("invalid_output"));
+    post_fault("{ kind: 'unauthorized', model: 'gpt-4o-mini-2024-07-18' }").await;
+    let e = settle(o.run("who".into(), JsValue::UNDEFINED)).await.unwrap_err();
+    assert_eq!(get(&e, "category").as_string().as_deref(), Some("client"));
+    let shown = js_sys::JSON::stringify(&js_sys::Array::of2(&e, &get(&e, "cause")))
+        .unwrap()
+        .as_string()
+        .unwrap()
+        + &get(&e, "message").as_string().unwrap_or_default();
+    assert!(shown.contains("invalid_api_key"), "{shown}");
+    assert!(!shown.contains("engine-test-key"), "{shown}");
+}

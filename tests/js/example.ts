@@ -54,3 +54,16 @@ try {
   else if (error instanceof OrchestratorError) console.log(error.code);
 }
 console.log(JSON.stringify({ text, cached: result.cached, tool: result.toolName, openai, events }));
+
+// Built-in tools type-check as tools; a bundle's output is typed.
+import { openaiChat, anthropicMessages, bundle, type BundleOutput } from "reliable-orchestrator";
+const withProviders = new ReliableOrchestrator({
+  tools: {
+    gpt: openaiChat({ apiKey: "sk-example", model: "gpt-4o-mini", maxTokens: 256, pricing: { "gpt-4o-mini": { inputPerMTok: 0.15, outputPerMTok: 0.6 } } }),
+    claude: anthropicMessages({ apiKey: "example", model: "claude-3-5-haiku-latest" }),
+    panel: bundle({ tool: analysis, k: 5, epsilon: 0.1, compare: "exact" }),
+  },
+  defaultTools: ["gpt", "claude"],
+});
+const panel: RunResult<BundleOutput<Answer>> = await withProviders.run<BundleOutput<Answer>>({ query: "deep" }, { toolName: "panel" });
+console.log(JSON.stringify({ consensus: panel.output.consensus.text, agreement: panel.output.agreement, calls: panel.output.replicates.length }));

@@ -1,0 +1,66 @@
+//! The built-in tools as JS creates them: `openaiChat(...)`,
+//! `anthropicMessages(...)` and `bundle(...)` return a tagged descriptor
+//! `{ __reliableOrchestratorTool: kind, options, tool? }`, built here into
+//! the Rust tools over `fetch`.
+
+use std::rc::Rc;
+
+use serde_json::Value;
+use wasm_bindgen::JsValue;
+
+use super::errors::prop;
+use super::fetch::FetchClient;
+use super::host::JsRandom;
+use super::js_tool::JsTool;
+use super::js_value::{to_json_strict, JsPayload};
+use crate::error::OrchestratorError;
+use crate::platform::Tool;
+use crate::tools::{AnthropicMessagesTool, Bundle, OpenAiChatTool};
+
+/// The property naming a built-in tool's kind.
+const TAG: &str = "__reliableOrchestratorTool";
+
+/// Bundles of bundles are allowed, but not without end.
+const MAX_NESTING: usize = 4;
+
+/// Builds the tool `value` registered under `field` (`tools.<name>`): a
+/// built-in descriptor or a JS tool.
+///
+/// # Errors
+/// `invalid_config` naming the field.
+pub fn tool_from_js(name: &str, field: &str, value: &JsValue) -> Result<Rc<dyn Tool<JsPayload>>, OrchestratorError> {
+    tool_at_depth(name, field, value, 0)
+}
+
+fn tool_at_depth(
+    name: &str,
+    field: &str,
+    value: &JsValue,
+    depth: usize,
+) -> Result<Rc<dyn Tool<JsPayload>>, OrchestratorError> {
+    let Some(kind) = prop(value, TAG) else {
+        return Ok(Rc::new(JsTool::from_js(name, field, value)?));
+    };
+    let options = match prop(value, "options") {
+        None => Value::Object(serde_json::Map::new()),
+        Some(options) => to_json_strict(&options).map_err(|m| OrchestratorError::config(field, m))?,
+    };
+    let http = Rc::new(FetchClient);
+    match kind.as_string().as_deref() {
+        Some("openaiChat") => Ok(Rc::new(OpenAiChatTool::from_json(&options, field, http)?)),
+        Some("anthropicMessages") => Ok(Rc::new(AnthropicMessagesTool::from_json(&options, field, http)?)),
+        Some("bundle") if depth < MAX_NESTING => {
+            let inner_field = format!("{field}.tool");
+            let inner = prop(value, "tool")
+                .ok_or_else(|| OrchestratorError::config(inner_field.clone(), "is required: the tool to replicate"))?;
+            let inner = tool_at_depth(name, &inner_field, &inner, depth + 1)?;
+            let config = Bundle::<JsPayload>::config_from_json(&options, field)?;
+            Ok(Rc::new(Bundle::new(inner, config, Rc::new(JsRandom))))
+        }
+        Some("bundle") => Err(OrchestratorError::config(field, "bundles nest too deep")),
+        _ => Err(OrchestratorError::config(
+            field,
+            "is not a known built-in tool (openaiChat, anthropicMessages, bundle)",
+        )),
+    }
+}
