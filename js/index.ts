@@ -10,6 +10,8 @@ export { OrchestratorError, ToolExecutionError, BudgetExceeded, ConflictError } 
 export { RuleBasedPlanner, rules } from "./rules.js";
 export { memoryStore, workersKvStore, indexedDbStore } from "./stores.js";
 export { openaiChat, anthropicMessages, bundle } from "./tools.js";
+export { durableObjectStore, IdempotencyDurableObject } from "./durable.js";
+export type { DurableObjectNamespaceLike, DurableObjectStateLike } from "./durable.js";
 export type { BuiltinTool, BundleOutput, BundleReplicate, BundleToolOptions, ModelPrice, ProviderToolOptions } from "./tools.js";
 export type { KvNamespaceLike } from "./stores.js";
 

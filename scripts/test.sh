@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, in order: fmt, clippy (native and wasm32), native tests, the package build,
-# the bindings in Node, headless Chromium and Firefox (wasm-pack), and the packed package
-# under node --test (with a strict TypeScript example and an IndexedDB test in Chromium).
+# the bindings in Node, headless Chromium and Firefox (wasm-pack), the packed package
+# under node --test (with a strict TypeScript example and an IndexedDB test in Chromium),
+# and the worker example in workerd (Miniflare).
 # Ends with one line: "tests: N passed, M failed". Every engine suite must pass > 0 tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,13 +37,14 @@ stage wasm-node wasm-pack test --node -- --test node
 stage wasm-chrome wasm-pack test --headless --chrome --chromedriver "$(command -v chromedriver)" -- --test web
 stage wasm-firefox wasm-pack test --headless --firefox --geckodriver "$(command -v geckodriver)" -- --test web
 stage js ./scripts/test-js.sh
+stage worker ./scripts/test-worker.sh
 
 count() { # file -> "passed failed"
   awk '/^test result:/ { p += $4; f += $6 } /^ℹ pass / { p += $3 } /^ℹ fail / { f += $3 } END { print p + 0, f + 0 }' "$1"
 }
 total_pass=0
 total_fail=0
-for suite in native doc wasm-node wasm-chrome wasm-firefox js; do
+for suite in native doc wasm-node wasm-chrome wasm-firefox js worker; do
   read -r passed failed < <(count "$log/$suite.txt")
   echo "$suite: $passed passed, $failed failed"
   if [ "$passed" -eq 0 ] && [ "$suite" != doc ]; then

@@ -382,3 +382,50 @@ fn store_keys_are_namespaced_hashed_and_bounded() {
         "invalid_request"
     );
 }
+
+#[test]
+fn followers_on_request_isolated_hosts_wait_on_their_own_timer() {
+    // As in Cloudflare Workers: joined runs poll for the leader's result every 20 ms
+    // instead of being woken from the leader's I/O.
+    use reliable_orchestrator::testing::virtual_platform;
+    use reliable_orchestrator::{Clock, Orchestrator, OrchestratorConfig, RunOptions, Tool};
+    let clock = clock();
+    let primary = Rc::new(ScriptedTool::new("openai", &clock).then(Step::After(105.0, Box::new(ok("once")))));
+    let mut platform = virtual_platform(&clock, 3);
+    platform.join_poll_ms = Some(20.0);
+    let orchestrator = Orchestrator::builder(platform)
+        .config(
+            OrchestratorConfig::from_json(
+                &json!({ "defaultTools": ["primary"], "reliability": { "idempotencyEnabled": true } }),
+            )
+            .unwrap(),
+        )
+        .tool("primary", Rc::clone(&primary) as Rc<dyn Tool<Value>>)
+        .build()
+        .unwrap();
+    let ends = Rc::new(RefCell::new(Vec::new()));
+    let runs: Vec<LocalBoxFuture<'static, (bool, String)>> = (0..5)
+        .map(|i| {
+            let run = orchestrator.run(
+                json!("same"),
+                RunOptions::from_json(&json!({ "idempotencyKey": "k", "requestId": format!("r{i}") })).unwrap(),
+            );
+            let clock = Rc::clone(&clock);
+            let ends = Rc::clone(&ends);
+            Box::pin(async move {
+                let result = run.await.unwrap();
+                ends.borrow_mut().push(clock.now_ms());
+                (result.cached, result.output.as_str().unwrap_or_default().to_owned())
+            }) as LocalBoxFuture<'static, (bool, String)>
+        })
+        .collect();
+    let results = clock.run_all(runs).unwrap();
+    assert_eq!(primary.call_count(), 1);
+    assert_eq!(results.iter().filter(|(cached, _)| !cached).count(), 1);
+    assert!(results.iter().all(|(_, output)| output == "once"));
+    let ends = ends.borrow();
+    assert!(
+        ends.iter().all(|t| (105.0..=125.0).contains(t)),
+        "followers finish within one poll: {ends:?}"
+    );
+}

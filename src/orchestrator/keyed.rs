@@ -15,7 +15,9 @@ use crate::event::EventKind;
 use crate::payload::Payload;
 use crate::planning::PlanEntry;
 use crate::platform::StoreError;
-use crate::reliability::idempotency::{classify, fingerprint, store_key, Found, Joined, Record, StoredResult};
+use crate::reliability::idempotency::{
+    classify, fingerprint, follow_by_polling, store_key, Found, Joined, Record, StoredResult,
+};
 use crate::reliability::timeout::until_aborted;
 
 /// How long an in-progress record holds its key when the run has no deadline.
@@ -54,7 +56,11 @@ pub(super) async fn run_keyed<V: Payload>(
         Joined::Leader(flight) => flight.await,
         Joined::Follower(flight) => {
             ctx.emit(|| idempotency_event("joined", &key));
-            let shared = until_aborted(&ctx.signal, flight)
+            let waiting = match inner.platform.join_poll_ms {
+                Some(every_ms) => follow_by_polling(flight, Rc::clone(&inner.platform.sleeper), every_ms).boxed_local(),
+                None => flight.boxed_local(),
+            };
+            let shared = until_aborted(&ctx.signal, waiting)
                 .await
                 .map_err(|reason| Failure::from(ctx.stop_error(reason)))?;
             shared.map(|done| Done { cached: true, ..done })

@@ -34,4 +34,9 @@ pub struct Platform {
     pub sleeper: Rc<dyn Sleeper>,
     /// Random bytes (request ids, span ids, jitter).
     pub random: Rc<dyn Random>,
+    /// `Some(ms)` on hosts where one request's I/O must not resolve another
+    /// request's promise (Cloudflare Workers cancels such continuations): a
+    /// run joining another run's execution then checks for its result on
+    /// its own timer, every `ms`, instead of being woken by the other run.
+    pub join_poll_ms: Option<f64>,
 }

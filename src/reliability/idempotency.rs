@@ -12,6 +12,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
+use std::task::{Context, Poll};
 
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::{ConflictReason, OrchestratorError};
-use crate::platform::Usage;
+use crate::platform::{Sleeper, Usage};
 
 /// Prefix of every store key this crate writes.
 pub const STORE_KEY_PREFIX: &str = "ro:idem:v1:";
@@ -266,6 +267,20 @@ impl<T: Clone + 'static> SingleFlight<T> {
             .borrow_mut()
             .insert(key.to_owned(), (fingerprint.to_owned(), flight.clone()));
         Joined::Leader(flight)
+    }
+}
+
+/// Waits for `flight` without being woken by whoever drives it: polls it on
+/// this run's own timer every `every_ms` (driving it forward itself if its
+/// leader went away). For hosts that forbid one request's I/O from resolving
+/// another request's promise (see [`crate::platform::Platform::join_poll_ms`]).
+pub async fn follow_by_polling<T: Clone>(mut flight: Flight<T>, sleeper: Rc<dyn Sleeper>, every_ms: f64) -> T {
+    loop {
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        if let Poll::Ready(value) = flight.poll_unpin(&mut cx) {
+            return value;
+        }
+        sleeper.sleep(every_ms).await;
     }
 }
 

@@ -47,6 +47,7 @@ impl Random for SeededRandom {
 /// A [`Platform`] on `clock` with a seeded random source.
 pub fn virtual_platform(clock: &Rc<VirtualClock>, seed: u64) -> Platform {
     Platform {
+        join_poll_ms: None,
         clock: clock.clone(),
         sleeper: clock.clone(),
         random: Rc::new(SeededRandom::new(seed)),

@@ -71,9 +71,22 @@ impl Random for JsRandom {
     }
 }
 
+/// Workers identify themselves by `navigator.userAgent`.
+fn is_cloudflare_workers() -> bool {
+    Reflect::get(&js_sys::global(), &"navigator".into())
+        .ok()
+        .and_then(|n| Reflect::get(&n, &"userAgent".into()).ok())
+        .and_then(|ua| ua.as_string())
+        .is_some_and(|ua| ua == "Cloudflare-Workers")
+}
+
+/// How often a run joined to another request's execution checks for its result in Workers.
+const WORKERS_JOIN_POLL_MS: f64 = 20.0;
+
 /// The platform of the JS host this module runs in.
 pub fn platform() -> Platform {
     Platform {
+        join_poll_ms: is_cloudflare_workers().then_some(WORKERS_JOIN_POLL_MS),
         clock: Rc::new(JsClock::new()),
         sleeper: Rc::new(JsSleeper),
         random: Rc::new(JsRandom),

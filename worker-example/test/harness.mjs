@@ -1,0 +1,49 @@
+// Starts what the Worker needs locally: the mock provider on 127.0.0.1 and the built Worker in
+// workerd through Miniflare, with a real KV namespace and Durable Object binding.
+import { Miniflare } from "miniflare";
+import { fileURLToPath } from "node:url";
+import { startMockProvider } from "../../mock-provider/server.mjs";
+
+const dist = fileURLToPath(new URL("../dist/", import.meta.url));
+
+export const API_KEY = "sk-worker-secret-0123456789";
+
+/** A Worker in workerd with these extra bindings; `close()` stops it. */
+export async function startWorker(mockUrl, bindings = {}) {
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: `${dist}worker.js`,
+    modulesRoot: dist,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: "2025-09-01",
+    kvNamespaces: ["IDEMPOTENCY_KV"],
+    durableObjects: { IDEMPOTENCY_DO: "IdempotencyDurableObject" },
+    bindings: {
+      PROVIDER_BASE_URL: `${mockUrl}/v1`,
+      OPENAI_API_KEY: API_KEY,
+      ANTHROPIC_API_KEY: API_KEY,
+      BREAKER_TIMEOUT_S: "30",
+      ...bindings,
+    },
+  });
+  await mf.ready;
+  return {
+    mf,
+    /** POST /run with `{ request, options }`; resolves with { status, headers, body }. */
+    async run(request, options, headers = {}) {
+      const response = await mf.dispatchFetch("http://worker.local/run", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ request, options }),
+      });
+      return { status: response.status, headers: response.headers, body: await response.json() };
+    },
+    async raw(path, init) {
+      const response = await mf.dispatchFetch(`http://worker.local${path}`, init);
+      return { status: response.status, headers: response.headers, body: await response.json() };
+    },
+    close: () => mf.dispose(),
+  };
+}
+
+export { startMockProvider };
