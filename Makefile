@@ -1,15 +1,21 @@
 # The two commands of the quick start: `make demo` and `make test`.
 # Each installs what it needs (idempotently) and is fast the second time.
 
-.PHONY: demo test tools pkg
+.PHONY: demo demo-virtual test tools build-tools pkg
 
-## The main demo: a scripted timeline of plans, retries, breakers, fallbacks,
-## idempotent replays and budget stops, on a virtual clock.
-demo:
+## The main demo: the mock LLM provider and the example Worker in workerd, driven
+## through a scripted scenario; prints the timeline (tools, retries and delays,
+## breaker transitions, replays, conflicts, budget stops). Ends by itself.
+demo: build-tools
+	./scripts/demo.sh
+
+## The same story on a virtual clock, in the pure Rust core (no JS at all).
+demo-virtual:
 	cargo run --quiet --example demo
 
 ## Every test: fmt, clippy, native tests, the npm package build, the bindings in
-## Node, headless Chromium and Firefox, and the packed package under node --test.
+## Node, headless Chromium and Firefox, the packed package under node --test, and
+## the worker example in workerd.
 ## The last line is the total.
 test: tools
 	./scripts/test.sh
@@ -17,6 +23,10 @@ test: tools
 ## Installs the toolchain pieces, drivers, browsers and npm dev dependencies.
 tools:
 	./scripts/install-tools.sh
+
+## Installs only what building the package needs.
+build-tools:
+	./scripts/install-tools.sh build
 
 ## Builds the npm package into pkg/.
 pkg: tools

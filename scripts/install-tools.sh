@@ -2,7 +2,9 @@
 # Installs everything the build and tests need, idempotently (fast when all is present):
 # rustup pieces, wasm-pack, wasm-bindgen-cli (exactly the crate's version), geckodriver,
 # Debian's Chromium + ChromeDriver and Firefox ESR, and the npm dev dependencies.
+# `install-tools.sh build` installs only what building the package needs (for `make demo`).
 set -euo pipefail
+mode=${1:-all}
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
@@ -17,6 +19,12 @@ bindgen_version=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml)
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen_version" ]; then
   cargo install wasm-bindgen-cli --version "=$bindgen_version" --force
 fi
+# npm ci only when the lock changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+[ "$mode" = build ] && exit 0
+
 have wasm-pack || cargo install wasm-pack --locked
 have geckodriver || cargo install geckodriver --locked
 
@@ -29,9 +37,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
-fi
-
-# npm ci only when the lock changed since the last install.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
 fi
