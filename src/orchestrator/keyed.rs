@@ -201,12 +201,15 @@ async fn lead<V: Payload>(
     outcome
 }
 
-/// Bounds a store write made after the tool ran.
+/// Bounds a store write made after the tool ran: by the grace period, and by
+/// the run's deadline, which stays hard (a write still pending then is left to
+/// finish or fail on its own; the in-progress lease expires by itself).
 async fn within_grace<V: Payload>(
     ctx: &RunContext<V>,
     write: impl std::future::Future<Output = Result<(), StoreError>>,
 ) -> Result<(), StoreError> {
-    let grace = ctx.inner.platform.sleeper.sleep(RECORD_GRACE_MS);
+    let left = ctx.deadline.map_or(RECORD_GRACE_MS, |d| (d.at - ctx.now()).max(0.0));
+    let grace = ctx.inner.platform.sleeper.sleep(left.min(RECORD_GRACE_MS));
     match future::select(std::pin::pin!(write), grace).await {
         Either::Left((result, _)) => result,
         Either::Right(((), _)) => Err(StoreError {

@@ -1,0 +1,540 @@
+//! Deterministic fault simulation: randomized schedules of tool outcomes (success, 429 with and
+//! without Retry-After, 5xx, timeouts, network errors, client errors), store faults (failing or
+//! slow get / put / putIfAbsent / delete), concurrent duplicate keys and cancellations, all on a
+//! virtual clock with a seeded RNG. Every run is checked against the invariants users rely on;
+//! a violation names its seed so `RO_SIM_SEED=<seed> RO_SIM_RUNS=1` replays it.
+//!
+//! `RO_SIM_RUNS` (default 100,000 runs) sets the size; a longer soak is `RO_SIM_RUNS=2000000`.
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::result_large_err
+)]
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures::future::{self, Either, LocalBoxFuture};
+use reliable_orchestrator::testing::{virtual_platform, VirtualClock};
+use reliable_orchestrator::{
+    AbortReason, AbortSignal, Clock, Consistency, Event, EventKind, EventSink, KvStore, MemoryKv, Orchestrator,
+    OrchestratorConfig, RetryHint, RunOptions, Sleeper, StoreError, Tool, ToolContext, ToolError, ToolErrorCategory,
+    ToolEstimate, ToolOutput, Usage,
+};
+use serde_json::{json, Value};
+
+/// xorshift64*: the simulation's only source of randomness.
+struct Rng(Cell<u64>);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Self(Cell::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1))
+    }
+    fn next(&self) -> u64 {
+        let mut x = self.0.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn unit(&self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn chance(&self, p: f64) -> bool {
+        self.unit() < p
+    }
+}
+
+const TOKENS_PER_CALL: u64 = 100;
+
+/// What the simulation watches: breaker states from events, calls in flight, violations.
+struct World {
+    seed: u64,
+    rng: Rng,
+    clock: Rc<VirtualClock>,
+    breaker: RefCell<HashMap<String, String>>,
+    half_open_in_flight: RefCell<HashMap<String, u32>>,
+    half_open_max: u32,
+    key_in_flight: RefCell<HashMap<String, u32>>,
+    /// Keys whose result was recorded: any later execution is a double execution.
+    recorded: RefCell<HashMap<String, bool>>,
+    /// Tokens used by calls, per run (request id).
+    tokens_by_run: RefCell<HashMap<String, u64>>,
+    keyed_calls: Cell<u64>,
+    store_failed_runs: RefCell<Vec<String>>,
+    retry_delays: RefCell<Vec<f64>>,
+    violations: RefCell<Vec<String>>,
+}
+
+impl World {
+    fn violate(&self, what: String) {
+        self.violations.borrow_mut().push(format!("seed {}: {what}", self.seed));
+    }
+}
+
+impl EventSink for World {
+    fn emit(&self, event: &Event) {
+        match &event.kind {
+            EventKind::Breaker {
+                provider, to: Some(to), ..
+            } => {
+                self.breaker.borrow_mut().insert(provider.clone(), to.clone());
+            }
+            EventKind::Retry { delay_ms, .. } => self.retry_delays.borrow_mut().push(*delay_ms),
+            EventKind::Idempotency { outcome, .. } if outcome == "store_failed" => {
+                if let Some(id) = &event.request_id {
+                    self.store_failed_runs.borrow_mut().push(id.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Undoes a call's in-flight counts however the call ends (finished or dropped on abort).
+struct InFlight {
+    world: Rc<World>,
+    provider: String,
+    half_open: bool,
+    key: Option<String>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.half_open {
+            if let Some(n) = self.world.half_open_in_flight.borrow_mut().get_mut(&self.provider) {
+                *n -= 1;
+            }
+        }
+        if let Some(key) = &self.key {
+            if let Some(n) = self.world.key_in_flight.borrow_mut().get_mut(key) {
+                *n -= 1;
+            }
+        }
+    }
+}
+
+/// A tool whose every call draws its outcome from the world's RNG.
+struct ChaosTool {
+    provider: String,
+    world: Rc<World>,
+}
+
+impl Tool<Value> for ChaosTool {
+    fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    fn estimate(&self, _request: &Value, _options: &Value) -> ToolEstimate {
+        ToolEstimate {
+            tokens: Some(TOKENS_PER_CALL),
+            ..ToolEstimate::default()
+        }
+    }
+
+    fn execute(
+        &self,
+        request: &Value,
+        _o: &Value,
+        ctx: ToolContext,
+    ) -> LocalBoxFuture<'static, Result<ToolOutput<Value>, ToolError>> {
+        let w = Rc::clone(&self.world);
+        let state = w
+            .breaker
+            .borrow()
+            .get(&self.provider)
+            .cloned()
+            .unwrap_or_else(|| "closed".into());
+        if state == "open" {
+            w.violate(format!(
+                "a call to {} was admitted while its breaker is open",
+                self.provider
+            ));
+        }
+        let half_open = state == "half_open";
+        if half_open {
+            let mut counts = w.half_open_in_flight.borrow_mut();
+            let n = counts.entry(self.provider.clone()).or_insert(0);
+            *n += 1;
+            if *n > w.half_open_max {
+                w.violate(format!("{n} probes in flight on half-open {}", self.provider));
+            }
+        }
+        let key = request.get("key").and_then(Value::as_str).map(str::to_owned);
+        if let Some(key) = &key {
+            w.keyed_calls.set(w.keyed_calls.get() + 1);
+            let mut counts = w.key_in_flight.borrow_mut();
+            let n = counts.entry(key.clone()).or_insert(0);
+            *n += 1;
+            if *n > 1 {
+                w.violate(format!("key {key} executing {n} times at once"));
+            }
+            if w.recorded.borrow().get(key).copied().unwrap_or(false) {
+                w.violate(format!("key {key} executed again after its result was recorded"));
+            }
+        }
+        let guard = InFlight {
+            world: Rc::clone(&w),
+            provider: self.provider.clone(),
+            half_open,
+            key,
+        };
+        let roll = w.rng.unit();
+        let delay = w.rng.below(40) as f64;
+        let hint_ms = w.rng.below(4_000) as f64;
+        let request_id = ctx.request_id.clone();
+        let signal = ctx.signal.clone();
+        let sleep = w.clock.sleep(delay);
+        Box::pin(async move {
+            let _guard = guard;
+            let used = |w: &World| {
+                *w.tokens_by_run.borrow_mut().entry(request_id.clone()).or_insert(0) += TOKENS_PER_CALL;
+                Some(Usage::new(TOKENS_PER_CALL / 2, TOKENS_PER_CALL / 2, None))
+            };
+            if roll < 0.06 {
+                // Hangs until its signal aborts (attempt timeout, deadline or cancellation).
+                let reason = signal.aborted().await;
+                return Err(ToolError::new(
+                    ToolErrorCategory::Unknown,
+                    format!("aborted: {reason:?}"),
+                ));
+            }
+            if let Either::Right(_) = future::select(sleep, std::pin::pin!(signal.aborted())).await {
+                return Err(ToolError::new(ToolErrorCategory::Unknown, "aborted"));
+            }
+            let fail = |status: u16| ToolError::from_status(status, format!("status {status}"));
+            match roll {
+                r if r < 0.50 => Ok(ToolOutput {
+                    output: json!("ok"),
+                    usage: used(&w),
+                    cost_usd: None,
+                }),
+                r if r < 0.60 => Err(fail(429).with_retry_hint(Some(RetryHint::DelayMs(hint_ms)))),
+                r if r < 0.66 => Err(fail(429)),
+                r if r < 0.78 => Err(fail(503).with_usage(used(&w), None)),
+                r if r < 0.86 => Err(ToolError::network("connection reset")),
+                r if r < 0.90 => Err(ToolError::timeout("408")),
+                _ => Err(fail(400)),
+            }
+        })
+    }
+}
+
+/// A store whose operations fail or lag at random (fail-closed runs must then not execute).
+struct ChaosKv {
+    inner: MemoryKv,
+    world: Rc<World>,
+    failure_rate: f64,
+    always_fail: bool,
+}
+
+impl ChaosKv {
+    fn gate(&self, operation: &'static str) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        let fail = self.always_fail || self.world.rng.chance(self.failure_rate);
+        let wait = self.world.clock.sleep(self.world.rng.below(5) as f64);
+        Box::pin(async move {
+            wait.await;
+            if fail {
+                Err(StoreError {
+                    operation,
+                    message: "injected".into(),
+                })
+            } else {
+                Ok(())
+            }
+        })
+    }
+}
+
+impl KvStore for ChaosKv {
+    fn get<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<Option<String>, StoreError>> {
+        let gate = self.gate("get");
+        Box::pin(async move {
+            gate.await?;
+            self.inner.get(key).await
+        })
+    }
+    fn put<'a>(&'a self, key: &'a str, value: String, ttl_ms: f64) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+        let gate = self.gate("put");
+        Box::pin(async move {
+            gate.await?;
+            self.inner.put(key, value, ttl_ms).await
+        })
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+        let gate = self.gate("delete");
+        Box::pin(async move {
+            gate.await?;
+            self.inner.delete(key).await
+        })
+    }
+    fn put_if_absent<'a>(
+        &'a self,
+        key: &'a str,
+        value: String,
+        ttl_ms: f64,
+    ) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
+        let gate = self.gate("put_if_absent");
+        Box::pin(async move {
+            gate.await?;
+            self.inner.put_if_absent(key, value, ttl_ms).await
+        })
+    }
+    fn consistency(&self) -> Consistency {
+        Consistency::Strong
+    }
+}
+
+/// A finished run: request id, key, token budget, deadline, elapsed ms, cached or error code.
+type Outcome = (
+    String,
+    Option<String>,
+    Option<f64>,
+    Option<f64>,
+    f64,
+    Result<bool, String>,
+);
+
+/// One scenario: a random configuration, then batches of concurrent runs. Returns runs made.
+fn scenario(seed: u64, runs_wanted: u64) -> (u64, Vec<String>) {
+    let clock = VirtualClock::new(1_700_000_000_000.0);
+    let rng = Rng::new(seed);
+    let max_delay = 0.5 + rng.below(30) as f64 / 10.0;
+    let max_attempts = 1 + rng.below(4);
+    let threshold = 1 + rng.below(5);
+    let half_open_max = 1 + rng.below(2) as u32;
+    let store_mode = rng.below(20);
+    let world = Rc::new(World {
+        seed,
+        rng,
+        clock: Rc::clone(&clock),
+        breaker: RefCell::new(HashMap::new()),
+        half_open_in_flight: RefCell::new(HashMap::new()),
+        half_open_max,
+        key_in_flight: RefCell::new(HashMap::new()),
+        recorded: RefCell::new(HashMap::new()),
+        tokens_by_run: RefCell::new(HashMap::new()),
+        keyed_calls: Cell::new(0),
+        store_failed_runs: RefCell::new(Vec::new()),
+        retry_delays: RefCell::new(Vec::new()),
+        violations: RefCell::new(Vec::new()),
+    });
+    let config = json!({
+        "planner": { "rules": [{ "keywords": ["deep"], "toolName": "primary", "priority": 10 }] },
+        "defaultTools": ["secondary", "tertiary"],
+        "reliability": {
+            "retryPolicy": { "maxAttempts": max_attempts, "initialDelay": 0.05, "maxDelay": max_delay, "backoffFactor": 2.0, "jitter": 0.3 },
+            "circuitBreakers": { "default": { "failureThreshold": threshold, "timeout": 2.0, "windowSize": 10.0, "halfOpenMaxCalls": half_open_max } },
+            "idempotencyEnabled": true,
+            "idempotencyStoreFailure": "fail",
+            "attemptTimeoutMs": 300,
+        },
+    });
+    let store = Rc::new(ChaosKv {
+        inner: MemoryKv::new(clock.clone()),
+        world: Rc::clone(&world),
+        failure_rate: if store_mode < 4 { 0.2 } else { 0.0 },
+        always_fail: store_mode == 4,
+    });
+    let tool = |provider: &str| {
+        Rc::new(ChaosTool {
+            provider: provider.into(),
+            world: Rc::clone(&world),
+        }) as Rc<dyn Tool<Value>>
+    };
+    let orchestrator = Orchestrator::builder(virtual_platform(&clock, seed))
+        .config(OrchestratorConfig::from_json(&config).unwrap())
+        .tool("primary", tool("openai"))
+        .tool("secondary", tool("anthropic"))
+        .tool("tertiary", tool("openai"))
+        .store(store)
+        .events(Rc::clone(&world) as Rc<dyn EventSink>)
+        .build()
+        .unwrap();
+
+    let mut made = 0;
+    let mut batch_no = 0u64;
+    while made < runs_wanted {
+        batch_no += 1;
+        let batch = (1 + world.rng.below(12)).min(runs_wanted - made);
+        let mut futures: Vec<LocalBoxFuture<'static, Outcome>> = Vec::new();
+        for i in 0..batch {
+            let keyed = world.rng.chance(0.6);
+            let key = keyed.then(|| format!("k{}", world.rng.below(6)));
+            let deep = world.rng.chance(0.5);
+            let request = match &key {
+                // One request per key, so a reused key is a replay, not a conflict.
+                Some(k) => {
+                    json!({ "key": k, "query": if k.ends_with(['0', '1', '2']) { "deep dive" } else { "quick" } })
+                }
+                None => json!({ "query": if deep { "deep dive" } else { "quick" } }),
+            };
+            let budget = world.rng.chance(0.3).then(|| 100.0 + world.rng.below(400) as f64);
+            let timeout = world.rng.chance(0.3).then(|| 200.0 + world.rng.below(3_000) as f64);
+            let request_id = format!("b{batch_no}-r{i}");
+            let mut options = json!({ "requestId": request_id });
+            if let Some(k) = &key {
+                options["idempotencyKey"] = json!(k);
+            }
+            if let Some(b) = budget {
+                options["budget"] = json!({ "tokens": b });
+            }
+            if let Some(t) = timeout {
+                options["timeoutMs"] = json!(t);
+            }
+            let mut options = RunOptions::from_json(&options).unwrap();
+            let signal = AbortSignal::new();
+            options.signal = Some(signal.clone());
+            if world.rng.chance(0.1) {
+                let cancel_after = world.rng.below(500) as f64;
+                let sleep = clock.sleep(cancel_after);
+                let signal = signal.clone();
+                // Fire-and-forget cancellation: polled alongside the run below.
+                let run = orchestrator.run(request, options);
+                let started = clock.now_ms();
+                let clock2 = Rc::clone(&clock);
+                futures.push(Box::pin(async move {
+                    let cancel = async move {
+                        sleep.await;
+                        signal.abort(AbortReason::Aborted);
+                        future::pending::<()>().await;
+                    };
+                    let outcome = match future::select(std::pin::pin!(run), std::pin::pin!(cancel)).await {
+                        Either::Left((outcome, _)) => outcome,
+                        Either::Right(_) => unreachable!(),
+                    };
+                    let elapsed = clock2.now_ms() - started;
+                    (
+                        request_id,
+                        key,
+                        budget,
+                        timeout,
+                        elapsed,
+                        outcome.map(|r| r.cached).map_err(|e| e.error.code().to_owned()),
+                    )
+                }));
+                continue;
+            }
+            let run = orchestrator.run(request, options);
+            let started = clock.now_ms();
+            let clock2 = Rc::clone(&clock);
+            futures.push(Box::pin(async move {
+                let outcome = run.await;
+                let elapsed = clock2.now_ms() - started;
+                (
+                    request_id,
+                    key,
+                    budget,
+                    timeout,
+                    elapsed,
+                    outcome.map(|r| r.cached).map_err(|e| e.error.code().to_owned()),
+                )
+            }));
+        }
+        let results = match clock.run_all(futures) {
+            Ok(results) => results,
+            Err(stall) => {
+                world.violate(format!("batch {batch_no} never finished: {stall}"));
+                break;
+            }
+        };
+        for (request_id, key, budget, timeout, elapsed, outcome) in results {
+            made += 1;
+            if let Some(t) = timeout {
+                if elapsed > t + 1e-6 {
+                    world.violate(format!("run {request_id} took {elapsed} ms past its {t} ms deadline"));
+                }
+            }
+            let tokens = world.tokens_by_run.borrow().get(&request_id).copied().unwrap_or(0);
+            if let Some(b) = budget {
+                if tokens as f64 > b {
+                    world.violate(format!("run {request_id} used {tokens} tokens of a {b} budget"));
+                }
+            }
+            match &outcome {
+                Ok(false) => {
+                    let store_failed = world.store_failed_runs.borrow().contains(&request_id);
+                    if let (Some(k), false) = (&key, store_failed) {
+                        world.recorded.borrow_mut().insert(k.clone(), true);
+                    }
+                }
+                Ok(true) => {}
+                Err(code) => {
+                    let known = [
+                        "tool_failed",
+                        "budget_exceeded",
+                        "conflict",
+                        "timeout",
+                        "aborted",
+                        "store_failed",
+                    ];
+                    if !known.contains(&code.as_str()) {
+                        world.violate(format!("run {request_id} ended with unexpected code {code}"));
+                    }
+                }
+            }
+        }
+        // Let breaker timeouts and records age between batches.
+        clock.advance(world.rng.below(3_000) as f64);
+    }
+    for delay in world.retry_delays.borrow().iter() {
+        if *delay > max_delay * 1000.0 + 1e-6 {
+            world.violate(format!("a wait of {delay} ms exceeds maxDelay {max_delay} s"));
+        }
+    }
+    if store_mode == 4 && world.keyed_calls.get() > 0 {
+        world.violate(format!(
+            "{} keyed executions with a failing store and fail-closed config",
+            world.keyed_calls.get()
+        ));
+    }
+    if orchestrator.in_flight() != 0 {
+        world.violate(format!(
+            "{} executions still registered after every run ended",
+            orchestrator.in_flight()
+        ));
+    }
+    let violations = world.violations.borrow().clone();
+    (made, violations)
+}
+
+#[test]
+fn simulated_faults_never_break_an_invariant() {
+    let total: u64 = std::env::var("RO_SIM_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let first_seed: u64 = std::env::var("RO_SIM_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let per_scenario = 200.min(total);
+    let mut made = 0;
+    let mut seed = first_seed;
+    let mut violations = Vec::new();
+    while made < total {
+        let (runs, found) = scenario(seed, per_scenario.min(total - made));
+        made += runs;
+        violations.extend(found);
+        if violations.len() > 20 {
+            break;
+        }
+        seed += 1;
+    }
+    assert!(
+        violations.is_empty(),
+        "{} violation(s):\n{}",
+        violations.len(),
+        violations.join("\n")
+    );
+    assert!(made >= total, "only {made} runs");
+    println!("{made} simulated runs over seeds {first_seed}..={seed}: no invariant broken");
+}
