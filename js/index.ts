@@ -49,6 +49,11 @@ export class ReliableOrchestrator {
     return this.#inner.circuitStates() as Record<string, CircuitStateSnapshot>;
   }
 
+  /** Keyed executions under way in this isolate (for monitoring; 0 when idle). */
+  inFlight(): number {
+    return this.#inner.inFlight();
+  }
+
   /** Breaker state as plain JSON with wall-clock times, for a host to persist. */
   exportState(): BreakerState {
     return this.#inner.exportState() as BreakerState;

@@ -19,4 +19,4 @@ echo "== tsc --strict over the typed example"
 "$root/node_modules/.bin/tsc" -p tsconfig.json
 node out/example.js
 echo "== node --test"
-RO_ROOT="$root" node --test --test-reporter=spec ./*.test.mjs
+RO_ROOT="$root" node --expose-gc --test --test-reporter=spec ./*.test.mjs

@@ -95,6 +95,12 @@ impl WasmOrchestrator {
         convert::plain(&self.inner.circuit_states())
     }
 
+    /// Keyed executions under way in this isolate (bounded by the keys in use).
+    #[wasm_bindgen(js_name = inFlight)]
+    pub fn in_flight(&self) -> u32 {
+        u32::try_from(self.inner.in_flight()).unwrap_or(u32::MAX)
+    }
+
     /// Breaker state as a plain object with wall-clock times.
     #[wasm_bindgen(js_name = exportState)]
     pub fn export_state(&self) -> JsValue {
