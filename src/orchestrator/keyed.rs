@@ -195,8 +195,11 @@ async fn lead<V: Payload>(
         Err(_) => within_grace(&ctx, store.delete(&skey)).await,
     };
     if written.is_err() && outcome.is_ok() {
-        // The result was paid for: return it even though it is not recorded.
+        // The result was paid for: return it even though it is not recorded. Free the
+        // key too (best effort), rather than leave it "in progress" until the lease ends:
+        // a retry under it will execute again, which the event tells the caller.
         ctx.emit(|| idempotency_event("store_failed", &key));
+        let _ = within_grace(&ctx, store.delete(&skey)).await;
     }
     outcome
 }
