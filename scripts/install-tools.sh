@@ -15,7 +15,7 @@ rustup component list --installed | grep -q '^clippy' || rustup component add cl
 rustup target list --installed | grep -qx 'wasm32-unknown-unknown' || rustup target add wasm32-unknown-unknown
 
 # The CLI must match the wasm-bindgen crate exactly; it is pinned with `=` in Cargo.toml.
-bindgen_version=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml)
+bindgen_version=$(sed -n 's/^wasm-bindgen = .*"=\([0-9.]*\)".*/\1/p' Cargo.toml)
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen_version" ]; then
   cargo install wasm-bindgen-cli --version "=$bindgen_version" --force
 fi

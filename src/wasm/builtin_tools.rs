@@ -55,7 +55,7 @@ fn tool_at_depth(
                 .ok_or_else(|| OrchestratorError::config(inner_field.clone(), "is required: the tool to replicate"))?;
             let inner = tool_at_depth(name, &inner_field, &inner, depth + 1)?;
             let config = Bundle::<JsPayload>::config_from_json(&options, field)?;
-            Ok(Rc::new(Bundle::new(inner, config, Rc::new(JsRandom))))
+            Ok(Rc::new(Bundle::new(inner, config, Rc::new(JsRandom::new()))))
         }
         Some("bundle") => Err(OrchestratorError::config(field, "bundles nest too deep")),
         _ => Err(OrchestratorError::config(

@@ -10,6 +10,7 @@ mod builtin_tools;
 mod convert;
 mod errors;
 mod fetch;
+mod floor;
 mod host;
 mod js_events;
 mod js_kv;

@@ -1,0 +1,67 @@
+// Overhead per run() over a no-op async tool, in one process, interleaved rounds (tinybench):
+// a raw call, cockatiel retry + breaker, ours with the same policy, ours planning over 10
+// rules, ours with idempotency on memoryStore (miss and hit), and the wasm floor: an export
+// that only calls the JS tool and returns its promise's value.
+import { Bench } from "tinybench";
+import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleAll, retry, wrap } from "cockatiel";
+import { ReliableOrchestrator, RuleBasedPlanner, rules, memoryStore } from "reliable-orchestrator";
+import { benchFloor } from "../pkg/generated/reliable_orchestrator.js";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 400);
+
+export async function overhead() {
+  const noop = async (request) => ({ output: request });
+  const rawTool = async (request) => request;
+  const cockatielPolicy = wrap(
+    retry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 1000, maxDelay: 30_000 }) }),
+    circuitBreaker(handleAll, { halfOpenAfter: 60_000, breaker: new ConsecutiveBreaker(5) }),
+  );
+  const reliability = {
+    retryPolicy: { maxAttempts: 3, initialDelay: 1, maxDelay: 30, backoffFactor: 2 },
+    circuitBreakers: { default: { failureThreshold: 5, timeout: 60 } },
+  };
+  const tools = { noop: { provider: "p", execute: noop } };
+  const plain = new ReliableOrchestrator({ tools, defaultTools: ["noop"], reliability });
+  const tenRules = new ReliableOrchestrator({
+    planner: new RuleBasedPlanner(
+      Array.from({ length: 10 }, (_, i) => rules.keyword({ keywords: [`never-${i}`], attribute: "query", toolName: "noop", priority: i })),
+    ),
+    tools,
+    defaultTools: ["noop"],
+    reliability,
+  });
+  const keyed = new ReliableOrchestrator({ tools, defaultTools: ["noop"], reliability: { ...reliability, idempotencyEnabled: true }, store: memoryStore() });
+  const request = { query: "hello" };
+  let miss = 0;
+  await keyed.run(request, { idempotencyKey: "hit" });
+
+  const cases = {
+    "(a) raw call": () => rawTool(request),
+    "(b) cockatiel retry + breaker": () => cockatielPolicy.execute(() => rawTool(request)),
+    "(c) ours, same policy": () => plain.run(request),
+    "(d) ours, 10 rules": () => tenRules.run(request),
+    "(e) ours, idempotency miss": () => keyed.run(request, { idempotencyKey: `m${miss++}` }),
+    "(e) ours, idempotency hit": () => keyed.run(request, { idempotencyKey: "hit" }),
+    "wasm floor (call JS tool, return its value)": () => benchFloor(noop, request),
+  };
+  const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, { p50: [], p99: [], mean: [] }]));
+  for (let round = 0; round < ROUNDS; round++) {
+    // A fresh bench per round, tasks in a rotated order: interleaved, so drift hits all alike.
+    const names = Object.keys(cases);
+    const order = names.slice(round % names.length).concat(names.slice(0, round % names.length));
+    const bench = new Bench({ time: TIME_MS, warmupTime: 100 });
+    for (const name of order) bench.add(name, cases[name]);
+    await bench.run();
+    for (const task of bench.tasks) {
+      const latency = task.result.latency;
+      samples[task.name].p50.push(latency.p50 * 1000);
+      samples[task.name].p99.push(latency.p99 * 1000);
+      samples[task.name].mean.push(latency.mean * 1000);
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const result = {};
+  for (const [name, s] of Object.entries(samples)) result[name] = { p50: median(s.p50), p99: median(s.p99), mean: median(s.mean) };
+  return result;
+}
