@@ -127,6 +127,7 @@ export function startMockProvider({ port = 0, idleMs = 120_000, lifetimeMs = 30 
         if (fault.retryAfterDate !== undefined) headers["retry-after"] = new Date(Date.now() + fault.retryAfterDate * 1000).toUTCString();
         if (fault.retryAfterMs !== undefined) headers["retry-after-ms"] = String(fault.retryAfterMs);
         const type = format === "anthropic" ? "rate_limit_error" : "rate_limit_exceeded";
+        entry.retryAfter = fault.retryAfter ?? fault.retryAfterDate ?? (fault.retryAfterMs !== undefined ? fault.retryAfterMs / 1000 : undefined);
         return reply(429, errorBody(format, type, "Rate limit reached; slow down."), headers);
       }
       case "server": {

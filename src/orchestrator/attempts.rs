@@ -202,8 +202,11 @@ async fn try_tool<V: Payload>(
                     .retry
                     .decide(attempt, &error, wall_now, inner.platform.random.unit_f64())
                 {
-                    // This failure opened the breaker: a wait for a retry it would refuse helps nobody.
-                    RetryDecision::Retry { .. } if opened => RetryDecision::GiveUp(GiveUp::CircuitOpen),
+                    // This failure opened the breaker, or another run's did: a wait for a retry
+                    // the breaker would refuse helps nobody, so go to the fallback now.
+                    RetryDecision::Retry { .. } if opened || (has_fallback && inner.breakers.is_open(provider)) => {
+                        RetryDecision::GiveUp(GiveUp::CircuitOpen)
+                    }
                     decision => decision,
                 };
                 let category = error.category;

@@ -321,6 +321,16 @@ impl<V: Payload> Orchestrator<V> {
         outcome
     }
 
+    /// A dry run of planning: the tools the rules pick for `request`, in
+    /// order, defaults last, before breakers are considered.
+    ///
+    /// # Errors
+    /// `no_tool` when nothing matches and there is no default.
+    pub fn plan(&self, request: &V) -> Result<Vec<String>, OrchestratorError> {
+        self.candidates(request, None, None)
+            .map(|entries| entries.into_iter().map(|e| e.tool_name).collect())
+    }
+
     /// The tools a request may go to, before breakers are considered.
     fn candidates(
         &self,

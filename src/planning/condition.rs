@@ -1,12 +1,10 @@
 //! Conditions: a path, an operator and an operand, checked against a request.
 
-use std::borrow::Cow;
-
 use regex_lite::{Regex, RegexBuilder};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::Path;
+use super::{Path, RequestView};
 use crate::error::OrchestratorError;
 use crate::payload::Payload;
 
@@ -109,7 +107,17 @@ impl Condition {
 
     /// Whether the condition holds for `request`.
     pub fn holds<V: Payload>(&self, request: &V) -> bool {
-        let found: Option<Cow<'_, Value>> = request.lookup(&self.path);
+        self.holds_in(&RequestView::new(request))
+    }
+
+    /// Whether the condition holds, reading through a shared view of the request.
+    pub fn holds_in<V: Payload>(&self, view: &RequestView<'_, V>) -> bool {
+        if let Op::ContainsAnyIgnoreCase(words) = &self.op {
+            return view
+                .lowercase(&self.path)
+                .is_some_and(|lower| words.iter().any(|w| lower.contains(w.as_str())));
+        }
+        let found = view.lookup(&self.path);
         let found = found.as_deref();
         match &self.op {
             Op::NotEquals(expected) => !found.is_some_and(|v| json_eq(v, expected)),

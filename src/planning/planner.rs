@@ -80,10 +80,11 @@ impl RuleBasedPlanner {
     /// tools; each tool once, where it first appears.
     pub fn candidates<V: Payload>(&self, request: &V, defaults: &[String]) -> Vec<PlanEntry> {
         let mut entries: Vec<PlanEntry> = Vec::new();
+        let view = super::RequestView::new(request);
         let from_rules = self
             .rules
             .iter()
-            .filter(|rule| rule.matches(request))
+            .filter(|rule| rule.matches_in(&view))
             .map(|rule| PlanEntry {
                 tool_name: rule.tool_name.clone(),
                 options: Rc::clone(&rule.tool_options),
