@@ -1,7 +1,7 @@
 # The two commands of the quick start: `make demo` and `make test`.
 # Each installs what it needs (idempotently) and is fast the second time.
 
-.PHONY: demo demo-virtual test tools build-tools pkg
+.PHONY: demo demo-virtual test tools build-tools pkg bench
 
 ## The main demo: the mock LLM provider and the example Worker in workerd, driven
 ## through a scripted scenario; prints the timeline (tools, retries and delays,
@@ -31,3 +31,8 @@ build-tools:
 ## Builds the npm package into pkg/.
 pkg: tools
 	./scripts/build-pkg.sh
+
+## The benchmarks: one table (overhead vs cockatiel and the wasm floor, scenarios on the
+## mock provider, workerd throughput, planning scale, size, instantiate, timers, memory).
+bench: build-tools
+	./scripts/bench.sh

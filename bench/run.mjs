@@ -1,0 +1,73 @@
+// One command, one table: `make bench` (or `npm run bench` here after `make pkg`). Prints the
+// table and writes it to bench/RESULTS.md with the machine it ran on.
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import { startMockProvider } from "../mock-provider/server.mjs";
+import { overhead } from "./overhead.mjs";
+import { scenarios } from "./scenarios.mjs";
+import { workerd } from "./workerd.mjs";
+import * as footprint from "./footprint.mjs";
+import { fmt, table } from "./lib.mjs";
+
+const say = (s) => process.stderr.write(`${s}\n`);
+const mark = (ok) => (ok ? "met" : "**missed**");
+
+say("overhead per run() ...");
+const o = await overhead();
+const floor = o["wasm floor (call JS tool, return its value)"];
+const ours = o["(c) ours, same policy"];
+const cock = o["(b) cockatiel retry + breaker"];
+const raw = o["(a) raw call"];
+say("scenarios against the mock provider ...");
+const mock = await startMockProvider({ idleMs: 600_000 });
+const sc = await scenarios(mock);
+say("workerd ...");
+const wd = await workerd(mock.url, Number(process.env.BENCH_WORKERD_REQUESTS ?? 1000));
+await mock.close();
+say("footprint and scaling ...");
+const size = footprint.size();
+const inst = footprint.instantiate();
+const timers = await footprint.timerAccuracy();
+const memory = await footprint.memoryAfterRuns();
+const native = footprint.nativePlanning();
+const wasmPlan = await footprint.wasmPlanning();
+
+const out = [];
+out.push(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`);
+out.push("");
+out.push("**Overhead per run()** over a no-op async tool (tinybench, interleaved rounds, median of rounds; µs):");
+out.push("");
+out.push(table(["case", "p50 µs", "p99 µs", "vs raw", "vs cockatiel", "vs wasm floor"],
+  Object.entries(o).map(([name, r]) => [name, fmt(r.p50), fmt(r.p99), `${fmt(r.p50 / raw.p50, 1)}×`, `${fmt(r.p50 / cock.p50, 1)}×`, `${fmt(r.p50 / floor.p50, 1)}×`])));
+out.push("");
+out.push("**Scenarios** against the mock provider over real fetch (ours vs cockatiel retry + breaker + fallback):");
+out.push("");
+const rows = [];
+for (const [name, r] of Object.entries(sc)) {
+  for (const who of ["ours", "cockatiel"]) {
+    const x = r[who];
+    rows.push([who === "ours" ? name : "", who, `${fmt(100 * x.success, 0)}%`, String(x.calls), String(x.wasted), fmt(x.p50, 0), fmt(x.p99, 0)]);
+  }
+  if (r.saved !== undefined) rows.push(["", "calls saved by early stop", `${fmt(100 * r.saved, 0)}%`, "", "", "", ""]);
+}
+out.push(table(["scenario", "client", "success", "calls", "wasted", "p50 ms", "p99 ms"], rows));
+out.push("");
+out.push("**Footprint and scaling:**");
+out.push("");
+const planRows = [10, 100, 1000, 10000].map((n) => [`plan ${n} rules`, `${fmt(native[n], 1)} µs native, ${fmt(wasmPlan[n], 0)} µs through wasm`, n === 1000 ? `≤ 50 µs: native ${mark(native[n] <= 50)}, wasm ${mark(wasmPlan[n] <= 50)}` : ""]);
+out.push(table(["measure", "value", "target"], [
+  ["run() overhead (c) vs wasm floor", `${fmt(ours.p50)} µs vs ${fmt(floor.p50)} µs = ${fmt(ours.p50 / floor.p50, 1)}×`, `≤ 2×: ${mark(ours.p50 <= 2 * floor.p50)}`],
+  ["run() overhead (c) vs cockatiel (b)", `${fmt(ours.p50 / cock.p50, 1)}×`, `≤ 1× ideally: ${mark(ours.p50 <= cock.p50)}`],
+  ["wasted calls in the rate-limit storm", String(Object.values(sc)[0].ours.wasted), `0: ${mark(Object.values(sc)[0].ours.wasted === 0)}`],
+  ["outage: success / calls, ours vs cockatiel", `${fmt(100 * Object.values(sc)[1].ours.success, 0)}% / ${Object.values(sc)[1].ours.calls} vs ${fmt(100 * Object.values(sc)[1].cockatiel.success, 0)}% / ${Object.values(sc)[1].cockatiel.calls}`, `≥ success, fewer calls: ${mark(Object.values(sc)[1].ours.success >= Object.values(sc)[1].cockatiel.success && Object.values(sc)[1].ours.calls < Object.values(sc)[1].cockatiel.calls)}`],
+  ["bundle early stop, calls saved", `${fmt(100 * Object.values(sc)[3].saved, 0)}%`, `≥ 40%: ${mark(Object.values(sc)[3].saved >= 0.4)}`],
+  ["workerd requests/s, example Worker vs plain JS", `${fmt(wd.ours, 0)} vs ${fmt(wd.plain, 0)} = ${fmt(wd.ours / wd.plain, 2)}×`, `≥ 0.9×: ${mark(wd.ours / wd.plain >= 0.9)}`],
+  ...planRows,
+  ["wasm size", `${fmt(size.rawKb, 0)} KB raw, ${fmt(size.gzipKb, 0)} KB gzip`, `≤ 100 KB gzip: ${mark(size.gzipKb <= 100)}`],
+  ["instantiate (compile + init, fresh process)", `${fmt(inst, 1)} ms`, `≤ 10 ms: ${mark(inst <= 10)}`],
+  ["retry timer error (scheduled vs observed)", `p50 ${fmt(timers.p50, 2)} ms, max ${fmt(timers.max, 2)} ms over ${timers.n} waits`, `≤ 5 ms: ${mark(timers.max <= 5)}`],
+  ["memory after 100,000 runs", `heap ${fmt(memory.heapMb, 1)} MB (+${fmt(memory.heapGrowthMb, 1)} MB), rss ${fmt(memory.rssMb, 0)} MB`, ""],
+]));
+const text = out.join("\n");
+console.log(text);
+writeFileSync(new URL("./RESULTS.md", import.meta.url), `# Benchmark results\n\nProduced by \`make bench\`.\n\n${text}\n`);
