@@ -259,6 +259,39 @@ fn breaker_opened_during_retries_sends_the_run_to_its_fallback() {
 }
 
 #[test]
+fn a_run_whose_breaker_another_run_opened_falls_back_without_waiting() {
+    let clock = clock();
+    // Both runs' first calls are in flight together; the first to fail opens the breaker.
+    let primary = Rc::new(
+        ScriptedTool::new("openai", &clock)
+            .then(Step::After(10.0, Box::new(fail(503))))
+            .then(Step::After(20.0, Box::new(fail(503)))),
+    );
+    let backup = tool("anthropic", &clock);
+    let h = harness(
+        &clock,
+        json!({ "defaultTools": ["primary", "backup"], "reliability": {
+            "retryPolicy": { "maxAttempts": 3, "initialDelay": 1.0, "jitter": 0 },
+            "circuitBreakers": { "openai": { "failureThreshold": 1 } } } }),
+        &[("primary", &primary), ("backup", &backup)],
+        None,
+    );
+    let runs = (0..2)
+        .map(|_| {
+            Box::pin(h.orchestrator.run(json!("q"), Default::default())) as futures::future::LocalBoxFuture<'static, _>
+        })
+        .collect();
+    let results: Vec<Result<RunResult<Value>, RunError<Value>>> = clock.run_all(runs).unwrap();
+    assert!(results.iter().all(|r| r.as_ref().unwrap().tool_name == "backup"));
+    assert!(
+        h.events_of("retry").is_empty(),
+        "no run waited for a retry the breaker would refuse"
+    );
+    let at: Vec<f64> = backup.calls().iter().map(|c| c.at).collect();
+    assert_eq!(at, vec![10.0, 20.0]);
+}
+
+#[test]
 fn export_and_import_carry_state_across_isolates() {
     let clock = clock();
     let (h, _, _) = setup(
