@@ -33,21 +33,11 @@ pub fn harness(
     tools: &[(&str, &Rc<ScriptedTool>)],
     store: Option<Rc<dyn KvStore>>,
 ) -> Harness {
-    let events = RecordingSink::new();
-    let mut builder = Orchestrator::builder(virtual_platform(clock, 7))
-        .config(OrchestratorConfig::from_json(&config).expect("config"))
-        .events(events.clone());
-    for (name, tool) in tools {
-        builder = builder.tool(*name, Rc::clone(tool) as Rc<dyn reliable_orchestrator::Tool<Value>>);
-    }
-    if let Some(store) = store {
-        builder = builder.store(store);
-    }
-    Harness {
-        clock: Rc::clone(clock),
-        events,
-        orchestrator: builder.build().expect("build"),
-    }
+    let tools = tools
+        .iter()
+        .map(|(name, tool)| (*name, Rc::clone(tool) as Rc<dyn reliable_orchestrator::Tool<Value>>))
+        .collect();
+    harness_with(clock, config, tools, store)
 }
 
 /// Builds an orchestrator from a JSON config and any tools.
