@@ -22,6 +22,8 @@ export interface Env {
    * duplicates from executing twice.
    */
   SIMULATE_ISOLATES?: string;
+  /** The local mock provider's root URL: enables POST /demo/fault (the monitor's buttons). */
+  MOCK_CONTROL_URL?: string;
 }
 
 export type StoreKind = "kv" | "durable_object";

@@ -3,9 +3,12 @@
 //                 errors as { error: { code, ... } } with 400 / 402 / 409 / 502 / 503 / 504.
 //                 `x-include-events: 1` adds the run's event timeline to the answer.
 //   GET  /health  breaker states and the idempotency store in use.
+//   GET  /        the monitor page; GET /events?since=N feeds its timeline.
+//   POST /demo/fault  forwards a fault to the local mock provider (only with MOCK_CONTROL_URL).
 import { IdempotencyDurableObject, OrchestratorError, type RunOptions } from "reliable-orchestrator";
 import type { Env } from "./env.js";
 import { errorBody, idHeaders, json, statusOf } from "./http.js";
+import { MONITOR_HTML } from "./monitor-page.js";
 import { isolateFor, pullBreakers, pushBreakers } from "./orchestrator.js";
 
 export { IdempotencyDurableObject };
@@ -56,11 +59,29 @@ async function health(env: Env): Promise<Response> {
   return json({ ok: true, store: isolate.store, breakers: isolate.orchestrator.circuitStates() });
 }
 
+/** Events of recent runs after sequence number `since` (this isolate's; see the README). */
+function events(url: URL, env: Env): Response {
+  const since = Number(url.searchParams.get("since") ?? 0);
+  return json(isolateFor(env).recent.filter((e) => e.seq > since));
+}
+
+async function demoFault(request: Request, env: Env): Promise<Response> {
+  if (!env.MOCK_CONTROL_URL) return json({ error: { code: "not_found", message: "no mock provider configured" } }, 404);
+  const r = await fetch(`${env.MOCK_CONTROL_URL}/__mock/faults`, { method: "POST", body: await request.text() });
+  return json(await r.json(), r.status);
+}
+
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
-    const { pathname } = new URL(request.url);
+    const url = new URL(request.url);
+    const { pathname } = url;
     if (pathname === "/run" && request.method === "POST") return run(request, env);
     if (pathname === "/health" && request.method === "GET") return health(env);
+    if (pathname === "/" && request.method === "GET") {
+      return new Response(MONITOR_HTML, { headers: { "content-type": "text/html; charset=utf-8" } });
+    }
+    if (pathname === "/events" && request.method === "GET") return events(url, env);
+    if (pathname === "/demo/fault" && request.method === "POST") return demoFault(request, env);
     return json({ error: { code: "not_found", message: `no route ${request.method} ${pathname}` } }, 404);
   },
 };

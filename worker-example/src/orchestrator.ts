@@ -19,8 +19,9 @@ export interface Isolate {
   store: StoreKind;
   /** Events of runs in progress, by request id (a run's timeline for the response). */
   timelines: Map<string, OrchestratorEvent[]>;
-  /** Every run's events, most recent last (bounded), for the monitor. */
-  recent: OrchestratorEvent[];
+  /** Every run's events, most recent last (bounded), numbered for the monitor. */
+  recent: (OrchestratorEvent & { seq: number })[];
+  seq: number;
   breakerStore: Store;
   breakerSyncedAt: number;
   breakerDirty: boolean;
@@ -37,6 +38,7 @@ function build(env: Env): Isolate {
     store: kind,
     timelines: new Map(),
     recent: [],
+    seq: 0,
     breakerStore: durableObjectStore(env.IDEMPOTENCY_DO),
     breakerSyncedAt: -Infinity,
     breakerDirty: false,
@@ -72,7 +74,8 @@ function build(env: Env): Isolate {
       if (event.type === "breaker") isolate.breakerDirty = true;
       const requestId: string | undefined = event.requestId;
       if (requestId !== undefined) isolate.timelines.get(requestId)?.push(event);
-      isolate.recent.push(event);
+      isolate.seq += 1;
+      isolate.recent.push({ ...event, seq: isolate.seq });
       if (isolate.recent.length > RECENT_EVENTS) isolate.recent.splice(0, isolate.recent.length - RECENT_EVENTS);
     },
   });

@@ -9,8 +9,9 @@ const dist = fileURLToPath(new URL("../dist/", import.meta.url));
 export const API_KEY = "sk-worker-secret-0123456789";
 
 /** A Worker in workerd with these extra bindings; `close()` stops it. */
-export async function startWorker(mockUrl, bindings = {}) {
+export async function startWorker(mockUrl, bindings = {}, { listen = false } = {}) {
   const mf = new Miniflare({
+    ...(listen ? { host: "127.0.0.1", port: 0 } : {}),
     modules: true,
     scriptPath: `${dist}worker.js`,
     modulesRoot: dist,
@@ -26,9 +27,11 @@ export async function startWorker(mockUrl, bindings = {}) {
       ...bindings,
     },
   });
-  await mf.ready;
+  const url = await mf.ready;
   return {
     mf,
+    /** Where it listens, with `listen: true` (for a browser). */
+    url: String(url).replace(/\/$/, ""),
     /** POST /run with `{ request, options }`; resolves with { status, headers, body }. */
     async run(request, options, headers = {}) {
       const response = await mf.dispatchFetch("http://worker.local/run", {
