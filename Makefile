@@ -1,7 +1,7 @@
 # The two commands of the quick start: `make demo` and `make test`.
 # Each installs what it needs (idempotently) and is fast the second time.
 
-.PHONY: demo demo-virtual test tools build-tools pkg bench
+.PHONY: demo demo-virtual test tools build-tools pkg bench monitor browser-example
 
 ## The main demo: the mock LLM provider and the example Worker in workerd, driven
 ## through a scripted scenario; prints the timeline (tools, retries and delays,
@@ -36,3 +36,13 @@ pkg: tools
 ## mock provider, workerd throughput, planning scale, size, instantiate, timers, memory).
 bench: build-tools
 	./scripts/bench.sh
+
+## The monitor page (breakers, live runs, fault buttons) on the example Worker in workerd,
+## next to the mock provider; prints its URL, runs until Ctrl-C (30 min at most).
+monitor: build-tools
+	./scripts/demo.sh --monitor
+
+## The browser example: the orchestrator inside a plain page with IndexedDB, against the mock
+## provider; prints its URL, runs until Ctrl-C (30 min at most).
+browser-example: build-tools
+	./scripts/demo.sh --browser

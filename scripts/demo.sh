@@ -2,6 +2,7 @@
 # The main demo: builds the package if its sources changed, installs the worker example's npm
 # dependencies, then runs the mock provider and the Worker in workerd through a scripted
 # scenario, printing the orchestrator's timeline. Ends by itself.
+# `--monitor` serves the monitor page instead; `--browser` the browser example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -9,9 +10,15 @@ wasm=pkg/generated/reliable_orchestrator_bg.wasm
 if [ ! -f "$wasm" ] || [ -n "$(find src js pkg-template Cargo.toml Cargo.lock -newer "$wasm" -type f -print -quit)" ]; then
   ./scripts/build-pkg.sh >/dev/null
 fi
+if [ "${1:-}" = --browser ]; then
+  exec node examples/browser/serve.mjs
+fi
 cd worker-example
 if [ ! -d node_modules/miniflare ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --silent
 fi
 npm run --silent build
+if [ "${1:-}" = --monitor ]; then
+  exec node monitor.mjs
+fi
 node demo.mjs
