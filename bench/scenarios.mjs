@@ -99,8 +99,6 @@ async function drive(mock, client, { runs, spacingMs, setup }) {
 }
 
 export async function scenarios(mock) {
-  const ours = oursClient(mock.url);
-  const theirs = cockatielClient(mock.url);
   const storm = (m) => m.fault({ kind: "rate_limit", format: "openai", retryAfter: 1, durationMs: 1_000 });
   const outage = (m) => m.fault({ kind: "server", status: 503, format: "openai", durationMs: 3_000 });
   const slow = (m) => m.fault({ kind: "slow", format: "openai", delayMs: 3_000, durationMs: 60_000 });
@@ -117,8 +115,6 @@ export async function scenarios(mock) {
     };
     await sleep(100);
   }
-  void ours;
-  void theirs;
 
   // Bundle k = 5 of agreeing replicates: ours stops early; the careful alternative asks 5 times and votes.
   mock.reset();

@@ -393,41 +393,23 @@ fn scenario(seed: u64, runs_wanted: u64) -> (u64, Vec<String>) {
             let mut options = RunOptions::from_json(&options).unwrap();
             let signal = AbortSignal::new();
             options.signal = Some(signal.clone());
-            if world.rng.chance(0.1) {
-                let cancel_after = world.rng.below(500) as f64;
-                let sleep = clock.sleep(cancel_after);
-                let signal = signal.clone();
-                // Fire-and-forget cancellation: polled alongside the run below.
-                let run = orchestrator.run(request, options);
-                let started = clock.now_ms();
-                let clock2 = Rc::clone(&clock);
-                futures.push(Box::pin(async move {
-                    let cancel = async move {
-                        sleep.await;
-                        signal.abort(AbortReason::Aborted);
-                        future::pending::<()>().await;
-                    };
-                    let outcome = match future::select(std::pin::pin!(run), std::pin::pin!(cancel)).await {
-                        Either::Left((outcome, _)) => outcome,
-                        Either::Right(_) => unreachable!(),
-                    };
-                    let elapsed = clock2.now_ms() - started;
-                    (
-                        request_id,
-                        key,
-                        budget,
-                        timeout,
-                        elapsed,
-                        outcome.map(|r| r.cached).map_err(|e| e.error.code().to_owned()),
-                    )
-                }));
-                continue;
-            }
+            // One run in ten is cancelled through its signal at a random time.
+            let cancel = world.rng.chance(0.1).then(|| clock.sleep(world.rng.below(500) as f64));
             let run = orchestrator.run(request, options);
             let started = clock.now_ms();
             let clock2 = Rc::clone(&clock);
             futures.push(Box::pin(async move {
-                let outcome = run.await;
+                let canceller = async move {
+                    if let Some(sleep) = cancel {
+                        sleep.await;
+                        signal.abort(AbortReason::Aborted);
+                    }
+                    future::pending::<()>().await;
+                };
+                let outcome = match future::select(std::pin::pin!(run), std::pin::pin!(canceller)).await {
+                    Either::Left((outcome, _)) => outcome,
+                    Either::Right(_) => unreachable!(),
+                };
                 let elapsed = clock2.now_ms() - started;
                 (
                     request_id,
