@@ -6,10 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 ./scripts/build-pkg.sh >/dev/null
-for dir in worker-example bench; do
-  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    (cd "$dir" && npm ci --no-audit --no-fund --silent)
-  fi
-done
+./scripts/npm-ci-if-stale.sh worker-example
+./scripts/npm-ci-if-stale.sh bench
 cd bench
 node --expose-gc run.mjs

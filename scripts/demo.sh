@@ -13,10 +13,8 @@ fi
 if [ "${1:-}" = --browser ]; then
   exec node examples/browser/serve.mjs
 fi
+./scripts/npm-ci-if-stale.sh worker-example
 cd worker-example
-if [ ! -d node_modules/miniflare ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --silent
-fi
 npm run --silent build
 if [ "${1:-}" = --monitor ]; then
   exec node monitor.mjs

@@ -19,10 +19,7 @@ bindgen_version=$(sed -n 's/^wasm-bindgen = .*"=\([0-9.]*\)".*/\1/p' Cargo.toml)
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen_version" ]; then
   cargo install wasm-bindgen-cli --version "=$bindgen_version" --force
 fi
-# npm ci only when the lock changed since the last install.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
+./scripts/npm-ci-if-stale.sh
 [ "$mode" = build ] && exit 0
 
 have wasm-pack || cargo install wasm-pack --locked

@@ -3,8 +3,7 @@
 # pkg/, which must be built, plus miniflare, esbuild, typescript), type-checks and bundles it,
 # then runs its node --test suite against the mock provider.
 set -euo pipefail
-cd "$(dirname "$0")/../worker-example"
-if [ ! -d node_modules/miniflare ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --silent
-fi
+cd "$(dirname "$0")/.."
+./scripts/npm-ci-if-stale.sh worker-example
+cd worker-example
 npm test
