@@ -29,7 +29,7 @@ build-tools:
 	./scripts/install-tools.sh build
 
 ## Builds the npm package into pkg/.
-pkg: tools
+pkg: build-tools
 	./scripts/build-pkg.sh
 
 ## The benchmarks: one table (overhead vs cockatiel and the wasm floor, scenarios on the

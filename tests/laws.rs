@@ -33,7 +33,7 @@ fn step(kind: u8, hint_ms: f64) -> Step {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(proptest_config(200))]
     #[test]
     fn run_laws(
         script in proptest::collection::vec((0u8..6, 0.0f64..20_000.0), 1..30),

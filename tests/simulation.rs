@@ -497,7 +497,8 @@ fn simulated_faults_never_break_an_invariant() {
     let first_seed: u64 = std::env::var("RO_SIM_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+        .unwrap_or_else(reliable_orchestrator::testing::test_seed);
+    println!("simulation seeds from {first_seed} (RO_SIM_SEED, else RO_SEED)");
     let per_scenario = 200.min(total);
     let mut made = 0;
     let mut seed = first_seed;

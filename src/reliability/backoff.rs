@@ -41,6 +41,7 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::testing::proptest_config(256))]
         #[test]
         fn never_exceeds_max_delay(
             initial in 0.0f64..1e7, extra in 0.0f64..1e7, factor in 1.0f64..1e3,

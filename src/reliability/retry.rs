@@ -243,6 +243,7 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::testing::proptest_config(256))]
         #[test]
         fn calls_never_exceed_max_attempts(max in 1u32..=100, hint in proptest::option::of(0.0f64..60_000.0)) {
             let p = RetryPolicy::new(RetryConfig { max_attempts: max, ..RetryConfig::default() });

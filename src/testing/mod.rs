@@ -19,6 +19,27 @@ pub use tool::{ScriptedTool, Step};
 use crate::event::{Event, EventSink};
 use crate::platform::{Platform, Random};
 
+/// The seed every randomized test starts from: `RO_SEED` when it is set (to replay a printed
+/// seed, or to soak with others), else a fixed default, so a test run is reproducible.
+pub fn test_seed() -> u64 {
+    const DEFAULT_SEED: u64 = 20_261_201;
+    std::env::var("RO_SEED").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(DEFAULT_SEED)
+}
+
+/// Proptest settings for this crate's unit tests: `cases` cases from [`test_seed`], which is
+/// printed so a failure's output names the seed that replays it.
+#[cfg(test)]
+pub(crate) fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+    let seed = test_seed();
+    eprintln!("proptest seed: RO_SEED={seed}");
+    proptest::test_runner::Config {
+        cases,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
+
 /// A deterministic random source (xorshift64*), seeded.
 pub struct SeededRandom(RefCell<u64>);
 

@@ -98,3 +98,17 @@ pub fn ok(output: &str) -> Step {
 pub fn exact_retry(max_attempts: u32) -> Value {
     json!({ "maxAttempts": max_attempts, "initialDelay": 1.0, "maxDelay": 30.0, "backoffFactor": 2.0, "jitter": 0.0 })
 }
+
+/// Proptest settings for the scenario tests: a fixed seed ([`test_seed`]: `RO_SEED` or the
+/// default), printed so a failure's output names the seed that replays it.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+    let seed = reliable_orchestrator::testing::test_seed();
+    eprintln!("proptest seed: RO_SEED={seed}");
+    proptest::test_runner::Config {
+        cases,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}

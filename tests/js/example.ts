@@ -1,4 +1,6 @@
-// A typed usage example: must compile under `tsc --strict` and run against the package.
+// A typed usage example: must compile under `tsc --strict` and run against the package, and
+// what it shows is asserted (a failed assertion exits non-zero and fails the suite).
+import assert from "node:assert/strict";
 import {
   ReliableOrchestrator, RuleBasedPlanner, rules, memoryStore,
   OrchestratorError, ToolExecutionError, BudgetExceeded, ConflictError,
@@ -45,14 +47,33 @@ const text: string = result.output.text;
 const states = orchestrator.circuitStates();
 const openai: "closed" | "open" | "half_open" | undefined = states.openai?.state;
 
+assert.equal(text, "analysed deep market trends (attempt 1, k=7)");
+assert.equal(result.toolName, "deep_analysis");
+assert.equal(result.cached, false);
+assert.equal(result.attempts, 1);
+assert.equal(result.traceId, "trace-456");
+assert.equal(result.usage.totalTokens, 42);
+assert.equal(openai, "closed");
+assert.deepEqual(events.slice(0, 3), ["plan", "idempotency", "attempt"]);
+
+let conflict: unknown;
 try {
   await orchestrator.run({ query: "other" }, { idempotencyKey: "analysis-123" });
 } catch (error) {
+  conflict = error;
   if (error instanceof ConflictError) console.log("conflict:", error.key, error.reason);
   else if (error instanceof BudgetExceeded) console.log(error.budgetType, error.spent);
   else if (error instanceof ToolExecutionError) console.log(error.toolName, error.category);
   else if (error instanceof OrchestratorError) console.log(error.code);
 }
+assert.ok(conflict instanceof ConflictError, String(conflict));
+assert.equal(conflict.reason, "fingerprint_mismatch");
+const replay = await orchestrator.run<Answer>(
+  { type: "analysis", query: "deep market trends", metadata: { quality: "high" } },
+  { idempotencyKey: "analysis-123" },
+);
+assert.equal(replay.cached, true);
+assert.deepEqual(replay.output, result.output);
 console.log(JSON.stringify({ text, cached: result.cached, tool: result.toolName, openai, events }));
 
 // Built-in tools type-check as tools; a bundle's output is typed.
@@ -66,4 +87,6 @@ const withProviders = new ReliableOrchestrator({
   defaultTools: ["gpt", "claude"],
 });
 const panel: RunResult<BundleOutput<Answer>> = await withProviders.run<BundleOutput<Answer>>({ query: "deep" }, { toolName: "panel" });
+assert.match(panel.output.consensus.text, /^analysed deep \(attempt \d+, k=-\)$/);
+assert.ok(panel.output.replicates.length >= 2 && panel.output.replicates.length <= 5);
 console.log(JSON.stringify({ consensus: panel.output.consensus.text, agreement: panel.output.agreement, calls: panel.output.replicates.length }));

@@ -7,6 +7,11 @@ import fc from "fast-check";
 import { ReliableOrchestrator, OrchestratorError, memoryStore } from "reliable-orchestrator";
 
 const RUNS = Number(process.env.RO_FUZZ_RUNS ?? 300);
+// A fixed seed by default, so the suite is the same every time; RO_SEED picks another (a
+// failure prints the seed and path that replay it).
+const SEED = Number(process.env.RO_SEED ?? 20261201);
+fc.configureGlobal({ seed: SEED });
+console.log(`fast-check seed: RO_SEED=${SEED}`);
 
 function assertTyped(error) {
   assert.ok(!(error instanceof WebAssembly.RuntimeError), `wasm trap: ${error?.stack ?? error}`);
@@ -153,7 +158,8 @@ test("arbitrary requests and tool behaviours (returns, throws, hangs) end typed;
     }
     await stillWorks(o);
   }), { numRuns: RUNS });
-  // The property must reach the tools, not stop at validation.
-  assert.ok(calls.n >= RUNS / 2, `tools were called only ${calls.n} times: ${JSON.stringify(outcomes)}`);
+  // The property must reach the tools, not stop at validation. About half the runs do; the
+  // bound sits far below that so another seed does not fail by chance.
+  assert.ok(calls.n >= RUNS / 5, `tools were called only ${calls.n} times: ${JSON.stringify(outcomes)}`);
   assert.ok((outcomes.ok ?? 0) > 0 && (outcomes.tool_failed ?? 0) > 0, JSON.stringify(outcomes));
 });

@@ -54,8 +54,9 @@ test("retries with measured backoff, honouring Retry-After", async () => {
   assert.equal(r.output, "done");
   assert.equal(r.attempts, 3);
   assert.equal(calls(), 3);
+  // A lower bound only: the waits really happened (an upper bound on wall time would flake on
+  // a busy machine; the delays themselves are checked exactly in the native suite).
   assert.ok(took >= 155, `10 ms backoff + 150 ms Retry-After, took ${took}`);
-  assert.ok(took < 1000);
 });
 
 test("a Retry-After past maxDelay goes to the fallback without waiting", async () => {
@@ -63,10 +64,10 @@ test("a Retry-After past maxDelay goes to the fallback without waiting", async (
   const { tool: b } = counting(["from b"], "anthropic");
   const events = [];
   const o = new ReliableOrchestrator({ tools: { a, b }, defaultTools: ["a", "b"], reliability: { retryPolicy: fast }, onEvent: (e) => events.push(e) });
-  const started = performance.now();
   const r = await o.run("q");
   assert.equal(r.toolName, "b");
-  assert.ok(performance.now() - started < 100);
+  // Not slept through: no retry was scheduled (a 60 s wait would also time the test out).
+  assert.deepEqual(events.filter((e) => e.type === "retry"), []);
   const fallback = events.find((e) => e.type === "fallback");
   assert.deepEqual([fallback.from, fallback.to, fallback.reason], ["a", "b", "retry_after_too_long"]);
 });

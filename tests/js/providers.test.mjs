@@ -71,7 +71,7 @@ test("429 with Retry-After is honoured: the measured wait is the server's", asyn
   const elapsed = performance.now() - started;
   assert.equal(r.attempts, 2);
   assert.deepEqual(events.filter((e) => e.type === "retry").map((e) => [e.delayMs, e.reason]), [[1000, "rate_limit"]]);
-  assert.ok(elapsed >= 990 && elapsed < 1900, `waited ${elapsed} ms`);
+  assert.ok(elapsed >= 990, `waited ${elapsed} ms`);
   const [first, second] = mock.log();
   assert.ok(second.at - first.at >= 990, `requests ${second.at - first.at} ms apart`);
 
@@ -87,10 +87,9 @@ test("429 with Retry-After is honoured: the measured wait is the server's", asyn
 test("a hint longer than maxDelay is not slept through: the fallback answers", async () => {
   const { o, events } = orchestrator();
   mock.fault({ kind: "rate_limit", format: "openai", retryAfter: 60 });
-  const started = performance.now();
   const r = await o.run("q");
   assert.equal(r.toolName, "claude");
-  assert.ok(performance.now() - started < 1000);
+  assert.deepEqual(events.filter((e) => e.type === "retry"), [], "the 60 s hint was not slept through");
   assert.deepEqual(events.filter((e) => e.type === "fallback").map((e) => e.reason), ["retry_after_too_long"]);
 });
 
@@ -115,7 +114,9 @@ test("5xx is retried, then the breaker opens and the other provider answers", as
 
 test("a slow provider times out through its abort signal", async () => {
   const { o } = orchestrator();
-  mock.fault({ kind: "slow", format: "openai", delayMs: 3000, count: 5 });
+  // Replies slow enough that waiting for even one would show (30 s), bounds loose enough
+  // that a busy machine cannot fail it (three 200 ms attempts and their backoff).
+  mock.fault({ kind: "slow", format: "openai", delayMs: 30_000, count: 5 });
   const started = performance.now();
   await assert.rejects(o.run("q", { toolName: "gpt", attemptTimeoutMs: 200 }), (e) => {
     assert.ok(e instanceof ToolExecutionError, String(e));
@@ -123,7 +124,7 @@ test("a slow provider times out through its abort signal", async () => {
     assert.equal(e.attempts, 3);
     return true;
   });
-  assert.ok(performance.now() - started < 2000, "did not wait for the slow replies");
+  assert.ok(performance.now() - started < 15_000, "did not wait for the slow replies");
   await new Promise((r) => setTimeout(r, 50));
   assert.ok(mock.log().every((c) => c.aborted), "the requests were cancelled on the wire");
 });

@@ -289,6 +289,7 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::testing::proptest_config(256))]
         /// Whatever happens, nothing is admitted while open before the timeout,
         /// and no more than `half_open_max_calls` probes are ever in flight.
         #[test]
