@@ -5,6 +5,36 @@ const BRAND = Symbol.for("reliable-orchestrator.error");
 
 type Kind = "OrchestratorError" | "ToolExecutionError" | "BudgetExceeded" | "ConflictError";
 
+/** Every `code` an OrchestratorError can carry. */
+export type ErrorCode =
+  | "invalid_config"
+  | "invalid_request"
+  | "unknown_tool"
+  | "no_tool"
+  | "tool_failed"
+  | "budget_exceeded"
+  | "conflict"
+  | "timeout"
+  | "aborted"
+  | "store_failed";
+
+/** How a tool failure was classified (`ToolExecutionError.category`). */
+export type ToolErrorCategory =
+  | "rate_limit"
+  | "server"
+  | "timeout"
+  | "network"
+  | "client"
+  | "invalid_output"
+  | "circuit_open"
+  | "unknown";
+
+/** Which budget stopped a run. */
+export type BudgetType = "tokens" | "costUsd" | "timeMs";
+
+/** Why an idempotency key could not be used. */
+export type ConflictReason = "fingerprint_mismatch" | "in_progress";
+
 function branded(value: unknown, kind?: Kind): boolean {
   if (typeof value !== "object" || value === null) return false;
   const brand = (value as Record<symbol, unknown>)[BRAND];
@@ -14,7 +44,7 @@ function branded(value: unknown, kind?: Kind): boolean {
 
 /** Base of every error the orchestrator throws; `code` is stable and machine-readable. */
 export class OrchestratorError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   /** The config or option path at fault (`invalid_config`, `invalid_request`). */
   readonly field?: string;
   readonly traceId?: string;
@@ -22,7 +52,7 @@ export class OrchestratorError extends Error {
   /** The last output the run paid for, when a budget stopped it. */
   readonly output?: unknown;
 
-  constructor(message: string, fields: { code: string; field?: string; traceId?: string; requestId?: string; output?: unknown; cause?: unknown }) {
+  constructor(message: string, fields: { code: ErrorCode; field?: string; traceId?: string; requestId?: string; output?: unknown; cause?: unknown }) {
     super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
     this.name = new.target.name;
     this.code = fields.code;
@@ -33,8 +63,10 @@ export class OrchestratorError extends Error {
     Object.defineProperty(this, BRAND, { value: new.target.name, enumerable: false });
   }
 
+  /** The prototype chain first (so `ToolExecutionError.prototype instanceof OrchestratorError`),
+   * then the brand, which survives two copies of the package in one bundle. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return branded(value, this.name as Kind);
+    return Function.prototype[Symbol.hasInstance].call(this, value) || branded(value, this.name as Kind);
   }
 }
 
@@ -42,11 +74,10 @@ export class OrchestratorError extends Error {
 export class ToolExecutionError extends OrchestratorError {
   readonly toolName: string;
   readonly attempts: number;
-  /** rate_limit, server, timeout, network, client, invalid_output, circuit_open, unknown */
-  readonly category: string;
+  readonly category: ToolErrorCategory;
   readonly status?: number;
 
-  constructor(message: string, fields: ConstructorParameters<typeof OrchestratorError>[1] & { toolName: string; attempts: number; category: string; status?: number }) {
+  constructor(message: string, fields: ConstructorParameters<typeof OrchestratorError>[1] & { toolName: string; attempts: number; category: ToolErrorCategory; status?: number }) {
     super(message, fields);
     this.toolName = fields.toolName;
     this.attempts = fields.attempts;
@@ -57,11 +88,11 @@ export class ToolExecutionError extends OrchestratorError {
 
 /** A budget stopped the run. */
 export class BudgetExceeded extends OrchestratorError {
-  readonly budgetType: "tokens" | "costUsd" | "timeMs";
+  readonly budgetType: BudgetType;
   readonly limit: number;
   readonly spent: number;
 
-  constructor(message: string, fields: ConstructorParameters<typeof OrchestratorError>[1] & { budgetType: "tokens" | "costUsd" | "timeMs"; limit: number; spent: number }) {
+  constructor(message: string, fields: ConstructorParameters<typeof OrchestratorError>[1] & { budgetType: BudgetType; limit: number; spent: number }) {
     super(message, fields);
     this.budgetType = fields.budgetType;
     this.limit = fields.limit;
@@ -72,10 +103,9 @@ export class BudgetExceeded extends OrchestratorError {
 /** The idempotency key cannot be used: another request used it, or a run holds it. */
 export class ConflictError extends OrchestratorError {
   readonly key: string;
-  /** "fingerprint_mismatch" or "in_progress" */
-  readonly reason: string;
+  readonly reason: ConflictReason;
 
-  constructor(message: string, fields: ConstructorParameters<typeof OrchestratorError>[1] & { key: string; reason: string }) {
+  constructor(message: string, fields: ConstructorParameters<typeof OrchestratorError>[1] & { key: string; reason: ConflictReason }) {
     super(message, fields);
     this.key = fields.key;
     this.reason = fields.reason;

@@ -7,6 +7,7 @@ import type { BreakerState, CircuitStateSnapshot, OrchestratorConfig, RunOptions
 
 export * from "./types.js";
 export { OrchestratorError, ToolExecutionError, BudgetExceeded, ConflictError } from "./errors.js";
+export type { ErrorCode, ToolErrorCategory, BudgetType, ConflictReason } from "./errors.js";
 export { RuleBasedPlanner, rules } from "./rules.js";
 export { memoryStore, workersKvStore, indexedDbStore } from "./stores.js";
 export { openaiChat, anthropicMessages, bundle } from "./tools.js";

@@ -1,11 +1,16 @@
 // The planner's rules: a holder for them, and the seed's keyword and type rule helpers.
 import type { CustomRule, KeywordRule, Rule, TypeRule } from "./types.js";
+import { OrchestratorError } from "./errors.js";
 
 /** Rules tried by priority, highest first, ties in the order given. */
 export class RuleBasedPlanner {
   readonly rules: Rule[];
 
+  /** @throws OrchestratorError `invalid_config` (`planner.rules`) when `rules` is not an array. */
   constructor(rules: Rule[] = []) {
+    if (!Array.isArray(rules)) {
+      throw new OrchestratorError("planner.rules: must be an array of rules", { code: "invalid_config", field: "planner.rules" });
+    }
     this.rules = [...rules];
   }
 

@@ -24,6 +24,16 @@ pub trait Payload: Clone + 'static {
     /// Why the value cannot be represented (cyclic, too deep, not data).
     fn to_json(&self) -> Result<Value, String>;
 
+    /// The whole value as JSON for a stored record that a replay will return:
+    /// only when JSON holds it faithfully (the replay must not differ from
+    /// what the first run returned). Defaults to [`Payload::to_json`].
+    ///
+    /// # Errors
+    /// Why the value cannot be stored faithfully.
+    fn to_record_json(&self) -> Result<Value, String> {
+        self.to_json()
+    }
+
     /// Rebuilds a value from its JSON (a replayed output).
     ///
     /// # Errors

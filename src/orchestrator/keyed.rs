@@ -174,7 +174,7 @@ async fn lead<V: Payload>(
     let outcome = execute(&ctx, &request, candidates).await;
     let ttl_ms = inner.reliability.idempotency_ttl_ms;
     let written = match &outcome {
-        Ok(done) => match done.output.to_json() {
+        Ok(done) => match done.output.to_record_json() {
             Ok(output) => {
                 let result = StoredResult {
                     output,

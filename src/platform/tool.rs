@@ -57,12 +57,15 @@ impl From<UsageWire> for Usage {
 }
 
 impl Usage {
-    /// Builds a usage, filling a missing total with the sum of the parts.
+    /// Builds a usage, filling a missing total with the sum of the parts. A total below
+    /// the sum is not trusted (`totalTokens: 0` beside `promptTokens: 500` would let a
+    /// token budget pass): totals are never below the sum of their parts.
     pub fn new(prompt_tokens: u64, completion_tokens: u64, total_tokens: Option<u64>) -> Self {
+        let sum = prompt_tokens.saturating_add(completion_tokens);
         Self {
             prompt_tokens,
             completion_tokens,
-            total_tokens: total_tokens.unwrap_or_else(|| prompt_tokens.saturating_add(completion_tokens)),
+            total_tokens: total_tokens.map_or(sum, |total| total.max(sum)),
         }
     }
 

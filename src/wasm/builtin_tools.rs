@@ -8,7 +8,7 @@ use std::rc::Rc;
 use serde_json::Value;
 use wasm_bindgen::JsValue;
 
-use super::errors::prop;
+use super::guard::prop;
 use super::fetch::FetchClient;
 use super::host::JsRandom;
 use super::js_tool::JsTool;
@@ -43,7 +43,8 @@ fn tool_at_depth(
     };
     let options = match prop(value, "options") {
         None => Value::Object(serde_json::Map::new()),
-        Some(options) => to_json_strict(&options).map_err(|m| OrchestratorError::config(field, m))?,
+        Some(options) => to_json_strict(&options)
+            .map_err(|(path, m)| OrchestratorError::config(crate::config::join_path(field, &path), m))?,
     };
     let http = Rc::new(FetchClient);
     match kind.as_string().as_deref() {

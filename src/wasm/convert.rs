@@ -10,69 +10,171 @@ use serde_json::{json, Value};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::builtin_tools;
-use super::errors::{prop, set};
+use super::errors::set;
+use super::guard::{self, describe};
 use super::host;
 use super::js_events::JsEvents;
 use super::js_kv::JsStore;
 use super::js_value::{from_json, to_json_strict, JsPayload};
+use super::signal::JsSignal;
+use crate::config::join_path;
 use crate::error::OrchestratorError;
 use crate::orchestrator::{Orchestrator, OrchestratorConfig, RunOptions, RunResult};
 
-/// `prop(target, camel)` or the seed's snake_case spelling.
-fn either(target: &JsValue, camel: &str, snake: &str) -> Option<JsValue> {
-    prop(target, camel).or_else(|| prop(target, snake))
+/// `target[key]` for config: `None` when absent or `null`; a throwing getter
+/// or trap is an error naming `field`.
+fn config_prop(target: &JsValue, key: &str, field: &str) -> Result<Option<JsValue>, OrchestratorError> {
+    let value = guard::get(target, key).map_err(|e| OrchestratorError::config(field, describe(&e)))?;
+    Ok(Some(value).filter(|v| !v.is_undefined() && !v.is_null()))
 }
+
+/// `config_prop` under the camelCase name or the seed's snake_case one.
+fn either(target: &JsValue, camel: &str, snake: &str) -> Result<Option<JsValue>, OrchestratorError> {
+    match config_prop(target, camel, camel)? {
+        Some(value) => Ok(Some(value)),
+        None => config_prop(target, snake, snake),
+    }
+}
+
+/// Data config as JSON; errors name the field below `field`.
+fn json_of(value: Option<JsValue>, field: &str) -> Result<Value, OrchestratorError> {
+    value.map_or(Ok(Value::Null), |v| {
+        to_json_strict(&v).map_err(|(path, m)| OrchestratorError::config(join_path(field, &path), m))
+    })
+}
+
+/// The rules: `planner` is a RuleBasedPlanner (or `{ rules }`), or the rules array itself.
+fn rules_of(config: &JsValue) -> Result<Value, OrchestratorError> {
+    let Some(planner) = config_prop(config, "planner", "planner")? else {
+        return Ok(Value::Array(Vec::new()));
+    };
+    let unreadable = |e: JsValue| OrchestratorError::config("planner", describe(&e));
+    if guard::is_array(&planner).map_err(unreadable)? {
+        return json_of(Some(planner), "planner");
+    }
+    if !planner.is_object() {
+        return Err(OrchestratorError::config(
+            "planner",
+            "must be a RuleBasedPlanner, { rules: [...] } or an array of rules",
+        ));
+    }
+    let rules = config_prop(&planner, "rules", "planner.rules")?;
+    match rules {
+        None => Ok(Value::Array(Vec::new())),
+        Some(rules) if guard::is_array(&rules).map_err(unreadable)? => json_of(Some(rules), "planner.rules"),
+        Some(_) => Err(OrchestratorError::config("planner.rules", "must be an array of rules")),
+    }
+}
+
+/// The top-level keys a config may have, in both spellings.
+const CONFIG_KEYS: &[&str] = &[
+    "planner",
+    "tools",
+    "defaultTools",
+    "default_tools",
+    "reliability",
+    "store",
+    "onEvent",
+    "on_event",
+];
 
 /// Builds an orchestrator from the JS config object.
 ///
 /// # Errors
 /// `invalid_config` naming the field.
 pub fn orchestrator_from_js(config: &JsValue) -> Result<Orchestrator<JsPayload>, OrchestratorError> {
-    if !config.is_object() {
+    let unreadable = |e: JsValue| OrchestratorError::config("config", describe(&e));
+    if !config.is_object() || guard::is_array(config).map_err(unreadable)? {
         return Err(OrchestratorError::config("config", "must be an object"));
     }
-    let json_of = |value: Option<JsValue>, field: &str| -> Result<Value, OrchestratorError> {
-        value.map_or(Ok(Value::Null), |v| {
-            to_json_strict(&v).map_err(|m| OrchestratorError::config(field, m))
-        })
-    };
-    // `planner` is a RuleBasedPlanner (or `{ rules }`), or the rules array itself.
-    let planner = prop(config, "planner");
-    let rules = match &planner {
-        Some(p) if js_sys::Array::is_array(p) => Some(p.clone()),
-        Some(p) => prop(p, "rules"),
-        None => None,
-    };
+    check_keys(config, CONFIG_KEYS, "", false)?;
     let data = json!({
-        "planner": { "rules": json_of(rules, "planner.rules")?.as_array().cloned().unwrap_or_default() },
-        "defaultTools": json_of(either(config, "defaultTools", "default_tools"), "defaultTools")?,
-        "reliability": json_of(prop(config, "reliability"), "reliability")?,
+        "planner": { "rules": rules_of(config)? },
+        "defaultTools": json_of(either(config, "defaultTools", "default_tools")?, "defaultTools")?,
+        "reliability": json_of(config_prop(config, "reliability", "reliability")?, "reliability")?,
     });
     let data = strip_nulls(data);
     let parsed = OrchestratorConfig::from_json(&data)?;
 
     let mut builder = Orchestrator::builder(host::platform()).config(parsed);
-    if let Some(tools) = prop(config, "tools") {
-        if !tools.is_object() {
-            return Err(OrchestratorError::config("tools", "must be an object of tools"));
-        }
-        for entry in Object::entries(tools.unchecked_ref::<Object>()).iter() {
-            let pair: js_sys::Array = entry.unchecked_into();
-            let name = pair.get(0).as_string().unwrap_or_default();
-            let tool = builtin_tools::tool_from_js(&name, &format!("tools.{name}"), &pair.get(1))?;
+    if let Some(tools) = config_prop(config, "tools", "tools")? {
+        for (name, tool) in tools_of(&tools)? {
+            let tool = builtin_tools::tool_from_js(&name, &format!("tools.{name}"), &tool)?;
             builder = builder.tool(name, tool);
         }
     }
-    if let Some(store) = prop(config, "store") {
+    if let Some(store) = config_prop(config, "store", "store")? {
         builder = builder.store(Rc::new(JsStore::from_js(&store)?));
     }
-    if let Some(listener) = either(config, "onEvent", "on_event") {
+    if let Some(listener) = either(config, "onEvent", "on_event")? {
         let listener = listener
             .dyn_into::<Function>()
             .map_err(|_| OrchestratorError::config("onEvent", "must be a function"))?;
         builder = builder.events(Rc::new(JsEvents::new(listener)));
     }
     builder.build()
+}
+
+/// The `tools` object's entries, read through guarded access.
+fn tools_of(tools: &JsValue) -> Result<Vec<(String, JsValue)>, OrchestratorError> {
+    let unreadable = |e: JsValue| OrchestratorError::config("tools", describe(&e));
+    if !tools.is_object() || guard::is_array(tools).map_err(unreadable)? {
+        return Err(OrchestratorError::config("tools", "must be an object of tools by name"));
+    }
+    guard::keys(tools)
+        .map_err(unreadable)?
+        .into_iter()
+        .map(|name| {
+            let tool = guard::get(tools, &name)
+                .map_err(|e| OrchestratorError::config(format!("tools.{name}"), describe(&e)))?;
+            Ok((name, tool))
+        })
+        .collect()
+}
+
+/// "is not a known key", with the closest known key when one is close.
+fn unknown_key_message(key: &str, known: &[&str]) -> String {
+    let distance = |a: &str, b: &str| {
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut cur = Vec::with_capacity(prev.len());
+            cur.push(i + 1);
+            for (j, cb) in b.iter().enumerate() {
+                let substitute = prev.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
+                let delete = prev.get(j + 1).copied().unwrap_or(0) + 1;
+                let insert = cur.last().copied().unwrap_or(0) + 1;
+                cur.push(substitute.min(delete).min(insert));
+            }
+            prev = cur;
+        }
+        prev.last().copied().unwrap_or(0)
+    };
+    let closest = known.iter().min_by_key(|k| distance(&key.to_lowercase(), &k.to_lowercase()));
+    match closest {
+        Some(best) if distance(&key.to_lowercase(), &best.to_lowercase()) <= 3.max(key.len() / 3) => {
+            format!("is not a known key (did you mean `{best}`?)")
+        }
+        _ => format!("is not a known key (known: {})", known.join(", ")),
+    }
+}
+
+/// Rejects keys of `target` not in `known`, naming the first one (below
+/// `prefix`) with a suggestion of the closest known key.
+fn check_keys(target: &JsValue, known: &[&str], prefix: &str, request: bool) -> Result<(), OrchestratorError> {
+    let keys = guard::keys(target).map_err(|e| OrchestratorError::config(prefix, describe(&e)))?;
+    match keys.iter().find(|k| !known.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(key) => {
+            let field = join_path(prefix, key);
+            let message = unknown_key_message(key, known);
+            Err(if request {
+                OrchestratorError::request(field, message)
+            } else {
+                OrchestratorError::config(field, message)
+            })
+        }
+    }
 }
 
 /// `null` members mean "not given" (JSON turns `undefined` into nothing, but
@@ -89,33 +191,35 @@ fn strip_nulls(value: Value) -> Value {
     }
 }
 
-/// Reads run options; the `signal` is returned apart.
+/// Reads run options; the `signal` is returned apart, checked to be usable.
 ///
 /// # Errors
 /// `invalid_request` naming the option.
-pub fn run_options_from_js(options: &JsValue) -> Result<(RunOptions, Option<web_sys::AbortSignal>), OrchestratorError> {
+pub fn run_options_from_js(options: &JsValue) -> Result<(RunOptions, Option<JsSignal>), OrchestratorError> {
     if options.is_undefined() || options.is_null() {
         return Ok((RunOptions::default(), None));
     }
-    if !options.is_object() {
-        return Err(OrchestratorError::request("options", "must be an object"));
+    let plain = guard::is_plain_object(options).map_err(|e| OrchestratorError::request("options", describe(&e)))?;
+    if !plain {
+        return Err(OrchestratorError::request("options", "must be a plain object of run options"));
     }
-    let signal = match prop(options, "signal") {
-        None => None,
-        Some(s) => Some(
-            s.dyn_into::<web_sys::AbortSignal>()
-                .map_err(|_| OrchestratorError::request("signal", "must be an AbortSignal"))?,
-        ),
+    let signal = guard::get(options, "signal").map_err(|e| OrchestratorError::request("signal", describe(&e)))?;
+    let signal = if signal.is_undefined() || signal.is_null() {
+        None
+    } else {
+        Some(JsSignal::from_js(signal)?)
     };
-    let json = to_json_strict(options).map_err(|m| OrchestratorError::request("options", m))?;
-    let json = match json {
-        Value::Object(mut map) => {
-            map.remove("signal");
-            strip_nulls(Value::Object(map))
+    // The data options, read once through guarded access (the signal apart).
+    let data = Object::new();
+    for key in guard::keys(options).map_err(|e| OrchestratorError::request("options", describe(&e)))? {
+        if key != "signal" {
+            let value = guard::get(options, &key).map_err(|e| OrchestratorError::request(key.as_str(), describe(&e)))?;
+            // Not `set`: it interns the name, and these names are the caller's.
+            let _ = js_sys::Reflect::set(&data, &JsValue::from_str(&key), &value);
         }
-        other => other,
-    };
-    Ok((RunOptions::from_json(&json)?, signal))
+    }
+    let json = to_json_strict(&data).map_err(|(path, m)| OrchestratorError::request(path, m))?;
+    Ok((RunOptions::from_json(&strip_nulls(json))?, signal))
 }
 
 /// A result as the JS object users get.

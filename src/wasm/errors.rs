@@ -1,28 +1,21 @@
 //! Errors across the boundary, decoded in one place: a value a JS tool
-//! throws becomes a [`ToolError`] (classified by `retryable`, `status`,
-//! `name === "TimeoutError"`, `TypeError`, in that order, keeping the
-//! original as `cause`), and a run's error becomes a plain object that the
-//! JS wrapper turns into its `Error` subclass.
+//! throws becomes a [`ToolError`] (classified by duck typing, see
+//! [`tool_error_from_js`], keeping the original as `cause`), and a run's
+//! error becomes a plain object that the JS wrapper turns into its `Error`
+//! subclass.
 
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::{Object, Reflect};
+use wasm_bindgen::JsValue;
 
-use super::js_value::{describe, JsPayload};
+use super::guard::{self, describe};
+use super::js_value::JsPayload;
 use crate::error::{OrchestratorError, RunError, ToolError, ToolErrorCategory};
 use crate::platform::Usage;
 use crate::reliability::RetryHint;
 
-/// A property of a JS object, `None` when absent, null, or throwing.
-pub fn prop(target: &JsValue, key: &str) -> Option<JsValue> {
-    if !target.is_object() && !target.is_function() {
-        return None;
-    }
-    Reflect::get(target, &JsValue::from_str(wasm_bindgen::intern(key)))
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
-}
+pub use super::guard::prop;
 
 /// Sets `key` on a plain object (cannot fail on one we created). Property
 /// names are interned: decoding the same few names from wasm memory on every
@@ -31,10 +24,20 @@ pub fn set(target: &Object, key: &str, value: impl Into<JsValue>) {
     let _ = Reflect::set(target, &JsValue::from_str(wasm_bindgen::intern(key)), &value.into());
 }
 
-/// Usage as a tool reports it, on an output or a thrown value.
-pub fn usage_of(target: &JsValue) -> Option<Usage> {
-    let usage = prop(target, "usage")?;
-    serde_json::from_value(super::js_value::to_json(&usage).ok()?).ok()
+/// Usage as a tool reports it, on an output or a thrown value: `None` when
+/// absent.
+///
+/// # Errors
+/// When `usage` is there but is not an object of numbers (a numeric string is
+/// not a token count: silently dropping it would let a token budget pass).
+pub fn usage_of(target: &JsValue) -> Result<Option<Usage>, String> {
+    let Some(usage) = prop(target, "usage") else {
+        return Ok(None);
+    };
+    let json = super::js_value::to_json(&usage).map_err(|m| format!("usage {m}"))?;
+    serde_json::from_value(json)
+        .map(Some)
+        .map_err(|e| format!("usage must hold numbers of tokens: {e}"))
 }
 
 /// `costUsd` (or `cost_usd`) as a tool reports it.
@@ -45,48 +48,162 @@ pub fn cost_of(target: &JsValue) -> Option<f64> {
         .filter(|c| c.is_finite() && *c >= 0.0)
 }
 
+/// A header from a `Headers` (its `get`) or a plain object with lowercase keys.
 fn header(headers: &JsValue, name: &str) -> Option<String> {
-    // A `Headers` instance answers `get`; a plain object has lowercase keys.
-    if let Some(get) = prop(headers, "get").and_then(|g| g.dyn_into::<Function>().ok()) {
-        return get.call1(headers, &JsValue::from_str(name)).ok()?.as_string();
+    if let Ok(Some(get)) = guard::method(headers, "get") {
+        return guard::call(&get, headers, &[JsValue::from_str(name)]).ok()?.as_string();
     }
     prop(headers, name).and_then(|v| v.as_string().or_else(|| v.as_f64().map(|n| n.to_string())))
+}
+
+/// The headers a thrown value carries: `headers` (openai, Anthropic, fetch) or
+/// `responseHeaders` (the AI SDK's `APICallError`).
+fn headers_of(thrown: &JsValue) -> Option<JsValue> {
+    prop(thrown, "headers").or_else(|| prop(thrown, "responseHeaders"))
 }
 
 fn retry_hint(thrown: &JsValue) -> Option<RetryHint> {
     if let Some(ms) = prop(thrown, "retryAfterMs").and_then(|v| v.as_f64()) {
         return (ms.is_finite() && ms >= 0.0).then_some(RetryHint::DelayMs(ms));
     }
-    let headers = prop(thrown, "headers")?;
+    let headers = headers_of(thrown)?;
     RetryHint::from_headers(
         header(&headers, "retry-after-ms").as_deref(),
         header(&headers, "retry-after").as_deref(),
     )
 }
 
-/// Classifies whatever a JS tool threw (or its promise rejected with).
-pub fn tool_error_from_js(thrown: JsValue) -> ToolError {
-    let status = prop(&thrown, "status")
-        .or_else(|| prop(&thrown, "statusCode"))
+/// How deep the `cause` chain is followed.
+const MAX_CAUSES: usize = 8;
+
+/// Node and undici error codes of failed connections.
+fn is_network_code(code: &str) -> bool {
+    code.starts_with("UND_ERR")
+        || matches!(
+            code,
+            "ECONNREFUSED"
+                | "ECONNRESET"
+                | "ECONNABORTED"
+                | "ETIMEDOUT"
+                | "EPIPE"
+                | "ENOTFOUND"
+                | "ENETUNREACH"
+                | "ENETDOWN"
+                | "EHOSTUNREACH"
+                | "EHOSTDOWN"
+                | "EAI_AGAIN"
+                | "ERR_STREAM_PREMATURE_CLOSE"
+        )
+}
+
+/// What one link of a thrown value's chain says about the failure.
+#[derive(Default)]
+struct Signals {
+    retryable: Option<bool>,
+    status: Option<u16>,
+    should_retry: Option<bool>,
+    kind: Option<ToolErrorCategory>,
+    aborted: bool,
+    hint: Option<RetryHint>,
+}
+
+fn status_of(value: &JsValue) -> Option<u16> {
+    prop(value, "status")
+        .or_else(|| prop(value, "statusCode"))
         .and_then(|s| s.as_f64())
         .filter(|s| s.fract() == 0.0 && (100.0..=599.0).contains(s))
-        .map(|s| s as u16);
-    let name = prop(&thrown, "name").and_then(|n| n.as_string());
-    let mut error = if let Some(status) = status {
-        ToolError::from_status(status, describe(&thrown))
-    } else if name.as_deref() == Some("TimeoutError") {
-        ToolError::timeout(describe(&thrown))
-    } else if thrown.is_instance_of::<js_sys::TypeError>() {
-        ToolError::network(describe(&thrown))
-    } else {
-        ToolError::new(ToolErrorCategory::Unknown, describe(&thrown))
+        .map(|s| s as u16)
+}
+
+/// The class-like name of a thrown value: its `name`, else its constructor's.
+fn name_of(value: &JsValue) -> Option<String> {
+    prop(value, "name")
+        .and_then(|n| n.as_string())
+        .or_else(|| prop(value, "constructor").and_then(|c| prop(&c, "name")).and_then(|n| n.as_string()))
+}
+
+fn read_signals(value: &JsValue, into: &mut Signals) {
+    if into.retryable.is_none() {
+        into.retryable = prop(value, "retryable")
+            .or_else(|| prop(value, "isRetryable"))
+            .and_then(|r| r.as_bool());
+    }
+    if into.status.is_none() {
+        into.status = status_of(value);
+    }
+    if into.should_retry.is_none() {
+        into.should_retry = headers_of(value)
+            .and_then(|h| header(&h, "x-should-retry"))
+            .and_then(|v| match v.trim() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            });
+    }
+    if into.hint.is_none() {
+        into.hint = retry_hint(value);
+    }
+    if into.kind.is_some() || into.aborted {
+        return;
+    }
+    let name = name_of(value).unwrap_or_default();
+    let code = prop(value, "code").and_then(|c| c.as_string()).unwrap_or_default();
+    match name.as_str() {
+        "AbortError" | "APIUserAbortError" => into.aborted = true,
+        "TimeoutError" | "APIConnectionTimeoutError" => into.kind = Some(ToolErrorCategory::Timeout),
+        "APIConnectionError" | "TypeError" | "FetchError" => into.kind = Some(ToolErrorCategory::Network),
+        _ if code == "ETIMEDOUT" || code == "UND_ERR_CONNECT_TIMEOUT" || code == "UND_ERR_HEADERS_TIMEOUT" => {
+            into.kind = Some(ToolErrorCategory::Timeout)
+        }
+        _ if is_network_code(&code) => into.kind = Some(ToolErrorCategory::Network),
+        _ => {}
+    }
+}
+
+/// The value a wrapper stands for: an AI SDK `RetryError`'s `lastError`.
+fn unwrapped(value: JsValue) -> JsValue {
+    match prop(&value, "lastError") {
+        Some(last) if name_of(&value).is_some_and(|n| n.contains("RetryError")) => last,
+        _ => value,
+    }
+}
+
+/// Classifies whatever a JS tool threw (or its promise rejected with), by duck
+/// typing so the official SDKs' errors work as thrown, walking `cause`:
+/// `retryable` / `isRetryable` win; then `status` / `statusCode` (a provider's
+/// `x-should-retry` header overriding the status rule); then an abort
+/// (not the provider's fault: not retried, not counted); a timeout; a network
+/// failure (`TypeError` from fetch, `APIConnectionError`, Node error codes);
+/// anything else is a non-retryable `unknown`.
+pub fn tool_error_from_js(thrown: JsValue) -> ToolError {
+    let mut signals = Signals::default();
+    let mut link = unwrapped(thrown.clone());
+    for _ in 0..MAX_CAUSES {
+        read_signals(&link, &mut signals);
+        match prop(&link, "cause") {
+            Some(cause) => link = unwrapped(cause),
+            None => break,
+        }
+    }
+    let message = describe(&unwrapped(thrown.clone()));
+    let mut error = match (signals.status, signals.kind) {
+        (Some(status), _) => {
+            let error = ToolError::from_status(status, message);
+            match signals.should_retry {
+                Some(flag) => error.with_retryable(flag),
+                None => error,
+            }
+        }
+        _ if signals.aborted => ToolError::new(ToolErrorCategory::Unknown, message).with_retryable(false),
+        (None, Some(kind)) => ToolError::new(kind, message),
+        (None, None) => ToolError::new(ToolErrorCategory::Unknown, message),
     };
-    if let Some(retryable) = prop(&thrown, "retryable").and_then(|r| r.as_bool()) {
+    if let Some(retryable) = signals.retryable {
         error = error.with_retryable(retryable);
     }
     error
-        .with_retry_hint(retry_hint(&thrown))
-        .with_usage(usage_of(&thrown), cost_of(&thrown))
+        .with_retry_hint(signals.hint)
+        .with_usage(usage_of(&thrown).ok().flatten(), cost_of(&thrown))
         .with_source(Rc::new(thrown))
 }
 

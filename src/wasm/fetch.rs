@@ -4,12 +4,11 @@
 //! its request.
 
 use futures::future::LocalBoxFuture;
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
-use super::errors::{prop, set};
-use super::js_value::describe;
+use super::errors::set;
+use super::guard::{self, describe, prop, settled_or_thrown};
 use crate::platform::{AbortSignal, HttpClient, HttpError, HttpRequest, HttpResponse};
 
 /// `fetch` as an [`HttpClient`].
@@ -28,6 +27,11 @@ fn failed(signal: &AbortSignal, error: &JsValue) -> HttpError {
     }
 }
 
+/// Headers a response may carry: more is a hostile or broken `Headers`.
+const MAX_HEADERS: usize = 256;
+
+/// The response's headers, lowercased. Read through guarded calls and
+/// bounded: an iterator that throws (or never ends) stops the reading.
 fn headers_of(response: &JsValue) -> Vec<(String, String)> {
     let Some(headers) = prop(response, "headers") else {
         return Vec::new();
@@ -36,10 +40,12 @@ fn headers_of(response: &JsValue) -> Vec<(String, String)> {
         return Vec::new();
     };
     entries
-        .filter_map(Result::ok)
+        .take(MAX_HEADERS)
+        .map_while(Result::ok)
         .filter_map(|pair| {
-            let pair: js_sys::Array = pair.dyn_into().ok()?;
-            Some((pair.get(0).as_string()?.to_ascii_lowercase(), pair.get(1).as_string()?))
+            let name = guard::get_index(&pair, 0).ok()?.as_string()?;
+            let value = guard::get_index(&pair, 1).ok()?.as_string()?;
+            Some((name.to_ascii_lowercase(), value))
         })
         .collect()
 }
@@ -69,22 +75,16 @@ async fn send(request: HttpRequest, signal: AbortSignal) -> Result<HttpResponse,
     let promise = fetch
         .call2(&global, &JsValue::from_str(&request.url), &init)
         .map_err(|e| failed(&signal, &e))?;
-    let promise: js_sys::Promise = promise
-        .dyn_into()
-        .map_err(|_| HttpError::Network("fetch did not return a promise".into()))?;
-    let response = JsFuture::from(promise).await.map_err(|e| failed(&signal, &e))?;
+    let response = settled_or_thrown(promise).await.map_err(|e| failed(&signal, &e))?;
     let status = prop(&response, "status").and_then(|s| s.as_f64()).unwrap_or(0.0);
     let headers = headers_of(&response);
-    let text = Reflect::get(&response, &"text".into())
+    let text = guard::method(&response, "text")
         .ok()
-        .and_then(|f| f.dyn_into::<Function>().ok())
+        .flatten()
         .ok_or_else(|| HttpError::Network("the response has no text()".into()))?;
-    let body = text.call0(&response).map_err(|e| failed(&signal, &e))?;
-    let body: js_sys::Promise = body
-        .dyn_into()
-        .map_err(|_| HttpError::Network("text() did not return a promise".into()))?;
+    let body = guard::call(&text, &response, &[]).map_err(|e| failed(&signal, &e))?;
     // A connection dropped mid-body rejects here.
-    let body = JsFuture::from(body).await.map_err(|e| failed(&signal, &e))?;
+    let body = settled_or_thrown(body).await.map_err(|e| failed(&signal, &e))?;
     Ok(HttpResponse {
         status: status.clamp(0.0, 999.0) as u16,
         headers,

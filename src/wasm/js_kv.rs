@@ -5,8 +5,8 @@ use futures::future::LocalBoxFuture;
 use js_sys::{Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::errors::{prop, set};
-use super::js_value::{describe, settled};
+use super::errors::set;
+use super::guard::{self, describe, settled_or_thrown};
 use crate::error::OrchestratorError;
 use crate::platform::{put_if_absent_by_read, Consistency, KvStore, StoreError};
 
@@ -20,36 +20,56 @@ pub struct JsStore {
     consistency: Consistency,
 }
 
-fn method(store: &JsValue, name: &str) -> Option<Function> {
-    prop(store, name).and_then(|f| f.dyn_into::<Function>().ok())
+/// `store[name]`: `None` when absent (`undefined` or `null`), a function, or
+/// an error naming `store.<name>` (present but not a function, or throwing).
+fn method(store: &JsValue, name: &str) -> Result<Option<Function>, OrchestratorError> {
+    let field = || format!("store.{name}");
+    let value = guard::get(store, name).map_err(|e| OrchestratorError::config(field(), describe(&e)))?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value
+        .dyn_into::<Function>()
+        .map(Some)
+        .map_err(|_| OrchestratorError::config(field(), "must be a function"))
+}
+
+fn consistency_of(store: &JsValue) -> Result<Consistency, OrchestratorError> {
+    let field = "store.consistency";
+    let value = guard::get(store, "consistency").map_err(|e| OrchestratorError::config(field, describe(&e)))?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(Consistency::Eventual);
+    }
+    match value.as_string().as_deref() {
+        Some("eventual") => Ok(Consistency::Eventual),
+        Some("strong") => Ok(Consistency::Strong),
+        _ => Err(OrchestratorError::config(
+            field,
+            format!("must be \"strong\" or \"eventual\", got {}", describe(&value)),
+        )),
+    }
 }
 
 impl JsStore {
     /// Reads a store object (errors name `store.<method>`).
     ///
     /// # Errors
-    /// `invalid_config` when a required method is missing.
+    /// `invalid_config` when a required method is missing, an optional one is
+    /// there but not a function, or `consistency` is not a known word.
     pub fn from_js(store: &JsValue) -> Result<Self, OrchestratorError> {
+        if !guard::is_object_like(store) {
+            return Err(OrchestratorError::config("store", "must be an object with get, put and delete"));
+        }
         let required = |name: &str| {
-            method(store, name).ok_or_else(|| OrchestratorError::config(format!("store.{name}"), "must be a function"))
-        };
-        let consistency = match prop(store, "consistency").and_then(|c| c.as_string()).as_deref() {
-            None | Some("eventual") => Consistency::Eventual,
-            Some("strong") => Consistency::Strong,
-            Some(other) => {
-                return Err(OrchestratorError::config(
-                    "store.consistency",
-                    format!("must be \"strong\" or \"eventual\", got \"{other}\""),
-                ))
-            }
+            method(store, name)?.ok_or_else(|| OrchestratorError::config(format!("store.{name}"), "must be a function"))
         };
         Ok(Self {
             this: store.clone(),
             get: required("get")?,
             put: required("put")?,
             delete: required("delete")?,
-            put_if_absent: method(store, "putIfAbsent"),
-            consistency,
+            put_if_absent: method(store, "putIfAbsent")?,
+            consistency: consistency_of(store)?,
         })
     }
 
@@ -63,9 +83,8 @@ impl JsStore {
             operation,
             message: describe(&e),
         };
-        let array: js_sys::Array = args.iter().collect();
-        let called = f.apply(&self.this, &array).map_err(fail);
-        Box::pin(async move { settled(called?).await.map_err(fail) })
+        let called = guard::call(f, &self.this, args).map_err(fail);
+        Box::pin(async move { settled_or_thrown(called?).await.map_err(fail) })
     }
 }
 
@@ -122,7 +141,15 @@ impl KvStore for JsStore {
             f,
             &[JsValue::from_str(key), JsValue::from_str(&value), ttl_options(ttl_ms)],
         );
-        Box::pin(async move { Ok(call.await?.as_bool().unwrap_or(false)) })
+        // Only a boolean is an answer: reading `undefined`, `1` or `{ inserted: true }`
+        // as "taken" would lock the key for the lease with no word said.
+        Box::pin(async move {
+            let answer = call.await?;
+            answer.as_bool().ok_or_else(|| StoreError {
+                operation: "putIfAbsent",
+                message: format!("store.putIfAbsent must answer true or false, got {}", describe(&answer)),
+            })
+        })
     }
 
     fn consistency(&self) -> Consistency {

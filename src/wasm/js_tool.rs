@@ -4,10 +4,11 @@
 use futures::future::LocalBoxFuture;
 use js_sys::{Function, Object};
 use serde_json::Value;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
-use super::errors::{cost_of, prop, set, tool_error_from_js, usage_of};
-use super::js_value::{from_json, settled, JsPayload};
+use super::errors::{cost_of, set, tool_error_from_js, usage_of};
+use super::guard::{self, describe, settled, Unsettled};
+use super::js_value::{from_json, JsPayload};
 use crate::error::{OrchestratorError, ToolError};
 use crate::orchestrator::DEFAULT_PROVIDER;
 use crate::platform::{AbortReason, Tool, ToolContext, ToolOutput};
@@ -26,10 +27,15 @@ impl JsTool {
     /// # Errors
     /// `invalid_config` when it is not an object with an `execute` function.
     pub fn from_js(name: &str, field: &str, value: &JsValue) -> Result<Self, OrchestratorError> {
-        let execute = prop(value, "execute")
-            .and_then(|f| f.dyn_into::<Function>().ok())
+        let unreadable = |key: &str, e: JsValue| OrchestratorError::config(format!("{field}.{key}"), describe(&e));
+        if !guard::is_object_like(value) {
+            return Err(OrchestratorError::config(field, "must be a tool: an object with `execute`"));
+        }
+        let execute = guard::method(value, "execute")
+            .map_err(|e| unreadable("execute", e))?
             .ok_or_else(|| OrchestratorError::config(format!("{field}.execute"), "must be a function"))?;
-        let provider = match prop(value, "provider") {
+        let provider = guard::get(value, "provider").map_err(|e| unreadable("provider", e))?;
+        let provider = match Some(provider).filter(|p| !p.is_undefined() && !p.is_null()) {
             None => DEFAULT_PROVIDER.to_owned(),
             Some(p) => p
                 .as_string()
@@ -75,18 +81,21 @@ fn context_to_js(ctx: &ToolContext) -> JsValue {
     out.into()
 }
 
-/// What a tool returned, checked: an object with `output`.
+/// What a tool returned, checked: an object with `output`. Every read is
+/// guarded: a revoked Proxy or a throwing getter is an invalid output, not a
+/// trap. Not retryable: the same tool would answer the same way.
 fn output_from_js(tool: &str, value: JsValue) -> Result<ToolOutput<JsPayload>, ToolError> {
-    let is_record = value.is_object() && !js_sys::Array::is_array(&value);
-    let has_output = is_record && js_sys::Reflect::has(&value, &JsValue::from_str("output")).unwrap_or(false);
+    let invalid = |message: String| ToolError::invalid_output(tool, message).with_retryable(false);
+    let unreadable = |e: JsValue| invalid(format!("cannot be read: {}", describe(&e)));
+    let is_record = value.is_object() && !guard::is_array(&value).map_err(unreadable)?;
+    let has_output = is_record && js_sys::Reflect::has(&value, &JsValue::from_str("output")).map_err(unreadable)?;
     if !has_output {
-        return Err(ToolError::invalid_output(tool, "expected an object with `output`").with_retryable(false));
+        return Err(invalid("expected an object with `output`".into()));
     }
-    let output = js_sys::Reflect::get(&value, &JsValue::from_str("output"))
-        .map_err(|e| ToolError::invalid_output(tool, super::js_value::describe(&e)))?;
+    let output = guard::get(&value, "output").map_err(unreadable)?;
     Ok(ToolOutput {
         output: JsPayload(output),
-        usage: usage_of(&value),
+        usage: usage_of(&value).map_err(invalid)?,
         cost_usd: cost_of(&value),
     })
 }
@@ -115,7 +124,13 @@ impl Tool<JsPayload> for JsTool {
         });
         Box::pin(async move {
             let returned = called?;
-            let value = settled(returned).await.map_err(tool_error_from_js)?;
+            let value = settled(returned).await.map_err(|e| match e {
+                Unsettled::Rejected(thrown) => tool_error_from_js(thrown),
+                Unsettled::Broken(thrown) => {
+                    ToolError::invalid_output(&name, format!("its promise is broken: {}", describe(&thrown)))
+                        .with_retryable(false)
+                }
+            })?;
             output_from_js(&name, value)
         })
     }

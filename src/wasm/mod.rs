@@ -11,52 +11,27 @@ mod convert;
 mod errors;
 mod fetch;
 mod floor;
+mod guard;
 mod host;
 mod js_events;
 mod js_kv;
 mod js_tool;
 mod js_value;
+mod signal;
 
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 pub use js_value::JsPayload;
 
 use crate::orchestrator::Orchestrator;
-use crate::platform::{AbortReason, AbortSignal};
+use crate::platform::AbortSignal;
+use signal::SignalBridge;
 
 /// The orchestrator as exported to JS.
 #[wasm_bindgen]
 pub struct WasmOrchestrator {
     inner: Orchestrator<JsPayload>,
-}
-
-/// Forwards a JS `AbortSignal` to the run's signal until the run ends.
-struct SignalBridge {
-    target: web_sys::AbortSignal,
-    listener: Closure<dyn FnMut()>,
-}
-
-impl SignalBridge {
-    fn new(target: web_sys::AbortSignal, signal: &AbortSignal) -> Option<Self> {
-        if target.aborted() {
-            signal.abort(AbortReason::Aborted);
-            return None;
-        }
-        let core = signal.clone();
-        let listener = Closure::<dyn FnMut()>::new(move || core.abort(AbortReason::Aborted));
-        let _ = target.add_event_listener_with_callback("abort", listener.as_ref().unchecked_ref());
-        Some(Self { target, listener })
-    }
-}
-
-impl Drop for SignalBridge {
-    fn drop(&mut self) {
-        let _ = self
-            .target
-            .remove_event_listener_with_callback("abort", self.listener.as_ref().unchecked_ref());
-    }
 }
 
 #[wasm_bindgen]
@@ -112,6 +87,7 @@ impl WasmOrchestrator {
     /// a `breaker` event with reason `import_ignored`.
     #[wasm_bindgen(js_name = importState)]
     pub fn import_state(&self, state: JsValue) {
+        // Unreadable state (a throwing getter, a cycle) is ignored like any other.
         let json = js_value::to_json(&state).unwrap_or(serde_json::Value::Null);
         self.inner.import_state(&json);
     }

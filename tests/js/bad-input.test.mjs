@@ -50,7 +50,7 @@ test("bad run input, hostile requests and misbehaving tools are typed errors; th
     [{ timeoutMs: -1 }, "timeoutMs"], [{ timeoutMs: NaN }, "timeoutMs"], [{ attemptTimeoutMs: "1s" }, "attemptTimeoutMs"],
     [{ budget: { tokens: -5 } }, "budget.tokens"], [{ budget: { costUsd: Infinity } }, "budget.costUsd"],
     [{ idempotencyKey: "" }, "idempotencyKey"], [{ idempotencyKey: "k".repeat(257) }, "idempotencyKey"], [{ idempotencyKey: 5 }, "idempotencyKey"],
-    [{ signal: "stop" }, "signal"], [{ toolOptions: 3n }, "options"], ["nope", "options"],
+    [{ signal: "stop" }, "signal"], [{ toolOptions: 3n }, "toolOptions"], ["nope", "options"],
   ]) {
     const e = await o.run("q", options).catch((x) => x);
     assert.ok(e instanceof OrchestratorError, String(e));

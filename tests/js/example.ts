@@ -54,7 +54,7 @@ assert.equal(result.attempts, 1);
 assert.equal(result.traceId, "trace-456");
 assert.equal(result.usage.totalTokens, 42);
 assert.equal(openai, "closed");
-assert.deepEqual(events.slice(0, 3), ["plan", "idempotency", "attempt"]);
+assert.deepEqual(events.slice(0, 3), ["idempotency", "plan", "attempt"]);
 
 let conflict: unknown;
 try {
