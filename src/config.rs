@@ -202,8 +202,9 @@ fn camel_case(snake: &str) -> String {
 }
 
 /// The known name closest to `name`, if one is close enough to be a
-/// likely typo: compared case-insensitively and ignoring `_` and `-`,
-/// then by exact edit distance, camelCase before snake_case.
+/// likely typo: compared case-insensitively and ignoring `_` and `-`
+/// (a small edit distance, or one a prefix of the other, 4 characters or
+/// more), then by exact edit distance, camelCase before snake_case.
 pub fn suggest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
     let normal = |s: &str| -> String {
         s.chars()
@@ -212,25 +213,29 @@ pub fn suggest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
             .collect()
     };
     let wanted = normal(name);
-    let (best, distance) = known
+    let close = |candidate: &str, distance: usize| {
+        let length = wanted.chars().count().max(candidate.chars().count());
+        let allowed = match length {
+            0..=3 => 1,
+            4..=7 => 2,
+            _ => 3,
+        };
+        let (short, long) = if wanted.len() <= candidate.len() {
+            (wanted.as_str(), candidate)
+        } else {
+            (candidate, wanted.as_str())
+        };
+        (distance <= allowed && distance < length) || (short.chars().count() >= 4 && long.starts_with(short))
+    };
+    known
         .iter()
-        .map(|k| {
-            (
-                *k,
-                edit_distance(&wanted, &normal(k)),
-                edit_distance(name, k),
-                k.contains('_'),
-            )
+        .filter_map(|k| {
+            let candidate = normal(k);
+            let distance = edit_distance(&wanted, &candidate);
+            close(&candidate, distance).then(|| (*k, distance, edit_distance(name, k), k.contains('_')))
         })
         .min_by_key(|(_, normal, raw, snake)| (*normal, *raw, *snake))
-        .map(|(k, normal, _, _)| (k, normal))?;
-    let length = wanted.chars().count().max(best.chars().count());
-    let allowed = match length {
-        0..=3 => 1,
-        4..=7 => 2,
-        _ => 3,
-    };
-    (distance <= allowed && distance < length).then_some(best)
+        .map(|(k, ..)| k)
 }
 
 /// Levenshtein distance between two strings, by characters.
@@ -371,6 +376,8 @@ mod tests {
         assert_eq!(suggest("planner", &known), None);
         assert_eq!(suggest("x", &["op"]), None);
         assert_eq!(suggest("x", &[]), None);
+        assert_eq!(suggest("cost", &["tokens", "costUsd", "cost_usd"]), Some("costUsd"));
+        assert_eq!(suggest("max", &["maxAttempts", "maxDelay"]), None);
     }
 
     #[test]
