@@ -196,6 +196,35 @@ fn every_operator() {
             json!({"o": {"x": [1.0, 2]}}),
             true,
         ),
+        // `null` is an operand here, not "not given".
+        (
+            json!({"path": "n", "op": "equals", "value": null}),
+            json!({"n": null}),
+            true,
+        ),
+        (
+            json!({"path": "n", "op": "equals", "value": null}),
+            json!({"n": 0}),
+            false,
+        ),
+        (
+            json!({"path": "n", "op": "not_equals", "value": null}),
+            json!({"n": 0}),
+            true,
+        ),
+        (
+            json!({"path": "n", "op": "not_equals", "value": null}),
+            json!({"n": null}),
+            false,
+        ),
+        (
+            json!({"path": "n", "op": "in", "value": [null, 1]}),
+            json!({"n": null}),
+            true,
+        ),
+        // `exists` without a value means `true`.
+        (json!({"path": "m.k", "op": "exists"}), json!({"m": {"k": 1}}), true),
+        (json!({"path": "m.k", "op": "exists"}), json!({"m": {"k": null}}), false),
     ];
     for (condition, request, expected) in cases {
         let (h, _) = planner(
@@ -246,4 +275,38 @@ fn rule_and_run_tool_options_reach_the_tool_merged() {
     let calls = a.calls();
     assert_eq!(calls[0].options, json!({ "k": 7, "model": "m" }));
     assert_eq!(calls[1].options, json!({ "k": 5, "model": "m" }));
+}
+
+#[test]
+fn condition_operands_of_the_wrong_type_are_config_errors() {
+    let clock = clock();
+    let a = tool("p", &clock);
+    let cases = [
+        (json!({ "path": "m", "op": "exists", "value": null }), "value"),
+        (json!({ "path": "m", "op": "exists", "value": "false" }), "value"),
+        (json!({ "path": "m", "op": "gt", "value": "5" }), "value"),
+        (json!({ "path": "m", "op": "in", "value": null }), "value"),
+        (json!({ "path": "m", "op": "regex", "value": ["a"] }), "value"),
+        (json!({ "path": "m", "op": "exist", "value": true }), "op"),
+        (json!({ "path": "m", "op": "exists", "values": true }), "values"),
+    ];
+    for (condition, key) in cases {
+        let config = json!({ "planner": { "rules": [
+            { "conditions": [], "action": { "toolName": "a" } },
+            { "conditions": [condition.clone()], "action": { "toolName": "a" } },
+        ] } });
+        let error = reliable_orchestrator::OrchestratorConfig::from_json(&config).and_then(|c| {
+            reliable_orchestrator::Orchestrator::builder(reliable_orchestrator::testing::virtual_platform(&clock, 1))
+                .config(c)
+                .tool("a", a.clone() as std::rc::Rc<dyn reliable_orchestrator::Tool<Value>>)
+                .build()
+                .map(|_| ())
+        });
+        match error {
+            Err(reliable_orchestrator::OrchestratorError::InvalidConfig { field, .. }) => {
+                assert_eq!(field, format!("planner.rules[1].conditions[0].{key}"), "{condition}")
+            }
+            other => panic!("{condition}: {other:?}"),
+        }
+    }
 }

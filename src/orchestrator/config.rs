@@ -23,13 +23,13 @@ pub enum StoreFailurePolicy {
 
 /// `reliability`.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ReliabilityConfig {
     /// Retries and backoff.
-    #[serde(alias = "retry_policy")]
+    #[serde(alias = "retry_policy", deserialize_with = "config::object")]
     pub retry_policy: RetryConfig,
     /// Breaker settings by provider (`default` for the rest).
-    #[serde(alias = "circuit_breakers")]
+    #[serde(alias = "circuit_breakers", alias = "circuit_breaker_configs")]
     pub circuit_breakers: BreakerConfigs,
     /// Whether `idempotencyKey` is honoured (default true).
     #[serde(alias = "idempotency_enabled")]
@@ -65,14 +65,16 @@ impl Default for ReliabilityConfig {
 /// Everything an orchestrator is configured with, besides tools, store and
 /// event listener (which are code, not data).
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct OrchestratorConfig {
     /// Rules.
+    #[serde(deserialize_with = "config::object")]
     pub planner: PlannerConfig,
     /// Tools tried when no rule matches, and appended as last fallbacks.
     #[serde(alias = "default_tools")]
     pub default_tools: Vec<String>,
     /// Retries, breakers, idempotency.
+    #[serde(deserialize_with = "config::object")]
     pub reliability: ReliabilityConfig,
 }
 
@@ -80,21 +82,22 @@ impl OrchestratorConfig {
     /// Reads a config from JSON.
     ///
     /// # Errors
-    /// `invalid_config` naming the field.
+    /// `invalid_config` naming the field (for an unknown key, its full path,
+    /// with a "did you mean" in the message). `null` members mean "not given".
     pub fn from_json(value: &Value) -> Result<Self, OrchestratorError> {
-        config::from_json(value, "")
+        config::read_object(value, false)
     }
 }
 
 /// Options of one `run()`.
 #[derive(Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct RunOptions {
     /// Use this tool, with no fallbacks.
     #[serde(alias = "tool_name")]
     pub tool_name: Option<String>,
-    /// Options for the tool, merged over the rule's.
-    #[serde(alias = "tool_options")]
+    /// Options for the tool, merged over the rule's (an object).
+    #[serde(alias = "tool_options", deserialize_with = "config::opt_json_object")]
     pub tool_options: Option<Value>,
     /// Make the run idempotent under this key.
     #[serde(alias = "idempotency_key")]
@@ -108,6 +111,7 @@ pub struct RunOptions {
     /// An incoming W3C `traceparent` header.
     pub traceparent: Option<String>,
     /// Limits for the whole run.
+    #[serde(deserialize_with = "config::opt_object")]
     pub budget: Option<Budget>,
     /// Hard deadline for the whole run, ms.
     #[serde(alias = "timeout_ms", deserialize_with = "config::opt_positive")]
@@ -124,8 +128,10 @@ impl RunOptions {
     /// Reads run options from JSON.
     ///
     /// # Errors
-    /// `invalid_request` naming the option.
+    /// `invalid_request` naming the option (for an unknown key, its full
+    /// path, with a "did you mean"). `null` members mean "not given"; the
+    /// `signal` is not JSON and must be removed first.
     pub fn from_json(value: &Value) -> Result<Self, OrchestratorError> {
-        config::read(value, "", true)
+        config::read_object(value, true)
     }
 }

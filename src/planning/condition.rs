@@ -13,6 +13,23 @@ pub const MAX_REGEX_BYTES: usize = 1024;
 /// Compiled-program size limit handed to the regex engine.
 const REGEX_SIZE_LIMIT: usize = 256 * 1024;
 
+/// Operator names accepted in config (`eq`, `ne` and `notEquals` are aliases).
+const OPERATORS: [&str; 13] = [
+    "equals",
+    "not_equals",
+    "contains",
+    "in",
+    "exists",
+    "regex",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "eq",
+    "ne",
+    "notEquals",
+];
+
 /// An operator with its compiled operand.
 #[derive(Clone, Debug)]
 pub enum Op {
@@ -43,13 +60,15 @@ pub enum Op {
 
 /// A condition as written in config: `{ path, op, value }`.
 #[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConditionConfig {
     /// Dotted path into the request.
     pub path: String,
     /// Operator name.
     pub op: String,
-    /// Operand (omitted for `exists`, which then means `true`).
-    #[serde(default)]
+    /// Operand (omitted for `exists`, which then means `true`); `Some(Null)`
+    /// when written as `null`.
+    #[serde(default, deserialize_with = "crate::config::present")]
     pub value: Option<Value>,
 }
 
@@ -85,10 +104,15 @@ impl Condition {
                 Value::Array(items) => Op::In(items),
                 _ => return Err(bad_value("must be an array")),
             },
-            "exists" => match config.value {
+            "exists" => match &config.value {
                 None => Op::Exists(true),
-                Some(Value::Bool(b)) => Op::Exists(b),
-                Some(_) => return Err(bad_value("must be true or false")),
+                Some(Value::Bool(b)) => Op::Exists(*b),
+                Some(other) => {
+                    return Err(bad_value(&format!(
+                        "must be true or false (or omitted, meaning true), got {}",
+                        crate::config::kind(other)
+                    )))
+                }
             },
             "regex" => Op::Regex(compile_regex(&value).map_err(|m| bad_value(&m))?),
             "gt" => Op::Gt(number()?),
@@ -96,10 +120,13 @@ impl Condition {
             "lt" => Op::Lt(number()?),
             "lte" => Op::Lte(number()?),
             other => {
+                let hint = crate::config::suggest(other, &OPERATORS)
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
                 return Err(OrchestratorError::config(
                     format!("{field}.op"),
-                    format!("unknown operator `{other}` (expected equals, not_equals, contains, in, exists, regex, gt, gte, lt or lte)"),
-                ))
+                    format!("unknown operator `{other}`{hint} (expected equals, not_equals, contains, in, exists, regex, gt, gte, lt or lte)"),
+                ));
             }
         };
         Ok(Self { path, op })

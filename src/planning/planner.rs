@@ -11,9 +11,10 @@ use crate::payload::Payload;
 
 /// `planner` in config: `{ rules: [...] }`.
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PlannerConfig {
-    /// The rules, in the order written.
+    /// The rules, in the order written (an array of objects).
+    #[serde(deserialize_with = "crate::config::objects")]
     pub rules: Vec<RuleConfig>,
 }
 

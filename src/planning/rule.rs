@@ -10,18 +10,19 @@ use serde_json::Value;
 
 use super::condition::{Condition, ConditionConfig, Op};
 use super::Path;
+use crate::config;
 use crate::error::OrchestratorError;
 use crate::payload::Payload;
 
 /// What a matching rule asks for.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ActionConfig {
     /// The tool to call.
     #[serde(alias = "tool_name")]
     pub tool_name: String,
-    /// Options passed to the tool.
-    #[serde(default, alias = "tool_options")]
+    /// Options passed to the tool (an object).
+    #[serde(default, alias = "tool_options", deserialize_with = "config::opt_json_object")]
     pub tool_options: Option<Value>,
 }
 
@@ -30,7 +31,7 @@ pub struct ActionConfig {
 /// `attribute` default `query`, `toolName`) and a type rule (`requestType`,
 /// `toolName`); `toolName`/`toolOptions` may stand beside or inside `action`.
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct RuleConfig {
     /// Name reported in `plan` events.
     pub name: Option<String>,
@@ -38,8 +39,10 @@ pub struct RuleConfig {
     #[serde(deserialize_with = "finite_priority")]
     pub priority: f64,
     /// Conditions that must all hold.
+    #[serde(deserialize_with = "config::objects")]
     pub conditions: Vec<ConditionConfig>,
     /// The tool and options to use.
+    #[serde(deserialize_with = "config::opt_object")]
     pub action: Option<ActionConfig>,
     /// Keyword rule: any of these, case-insensitively, in `attribute`.
     pub keywords: Option<Vec<String>>,
@@ -51,8 +54,8 @@ pub struct RuleConfig {
     /// Shorthand for `action.toolName`.
     #[serde(alias = "tool_name")]
     pub tool_name: Option<String>,
-    /// Shorthand for `action.toolOptions`.
-    #[serde(alias = "tool_options")]
+    /// Shorthand for `action.toolOptions` (an object).
+    #[serde(alias = "tool_options", deserialize_with = "config::opt_json_object")]
     pub tool_options: Option<Value>,
 }
 

@@ -31,7 +31,7 @@ impl BudgetType {
 
 /// The run option `budget`. Every limit is optional.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Budget {
     /// Total tokens.
     #[serde(deserialize_with = "config::opt_non_negative")]

@@ -9,7 +9,7 @@ use crate::error::{OrchestratorError, ToolError};
 
 /// `reliability.retryPolicy`. Delays are in seconds, as in the seed.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct RetryConfig {
     /// Calls per tool, the first included (1..=100, default 3).
     #[serde(alias = "max_attempts", deserialize_with = "config::attempts")]

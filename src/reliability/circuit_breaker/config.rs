@@ -8,7 +8,7 @@ use crate::config;
 
 /// One provider's breaker settings (`reliability.circuitBreakers.<provider>`).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct BreakerConfig {
     /// Retryable failures within the window that open the breaker (default 5).
     #[serde(alias = "failure_threshold", deserialize_with = "config::count")]
@@ -40,10 +40,16 @@ impl Default for BreakerConfig {
 }
 
 /// `reliability.circuitBreakers`: settings by provider name; the entry
-/// `default` applies to every provider not listed.
+/// `default` applies to every provider not listed. Each entry must be an object.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(transparent)]
+#[serde(from = "HashMap<String, config::Object<BreakerConfig>>")]
 pub struct BreakerConfigs(pub HashMap<String, BreakerConfig>);
+
+impl From<HashMap<String, config::Object<BreakerConfig>>> for BreakerConfigs {
+    fn from(map: HashMap<String, config::Object<BreakerConfig>>) -> Self {
+        Self(map.into_iter().map(|(name, config)| (name, config.0)).collect())
+    }
+}
 
 impl BreakerConfigs {
     /// The settings `provider` runs with.
