@@ -93,7 +93,6 @@ pub fn orchestrator_from_js(config: &JsValue) -> Result<Orchestrator<JsPayload>,
         "defaultTools": json_of(either(config, "defaultTools", "default_tools")?, "defaultTools")?,
         "reliability": json_of(config_prop(config, "reliability", "reliability")?, "reliability")?,
     });
-    let data = strip_nulls(data);
     let parsed = OrchestratorConfig::from_json(&data)?;
 
     let mut builder = Orchestrator::builder(host::platform()).config(parsed);
@@ -132,30 +131,11 @@ fn tools_of(tools: &JsValue) -> Result<Vec<(String, JsValue)>, OrchestratorError
         .collect()
 }
 
-/// "is not a known key", with the closest known key when one is close.
+/// "unknown key", with the closest known key when one is close.
 fn unknown_key_message(key: &str, known: &[&str]) -> String {
-    let distance = |a: &str, b: &str| {
-        let b: Vec<char> = b.chars().collect();
-        let mut prev: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.chars().enumerate() {
-            let mut cur = Vec::with_capacity(prev.len());
-            cur.push(i + 1);
-            for (j, cb) in b.iter().enumerate() {
-                let substitute = prev.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
-                let delete = prev.get(j + 1).copied().unwrap_or(0) + 1;
-                let insert = cur.last().copied().unwrap_or(0) + 1;
-                cur.push(substitute.min(delete).min(insert));
-            }
-            prev = cur;
-        }
-        prev.last().copied().unwrap_or(0)
-    };
-    let closest = known.iter().min_by_key(|k| distance(&key.to_lowercase(), &k.to_lowercase()));
-    match closest {
-        Some(best) if distance(&key.to_lowercase(), &best.to_lowercase()) <= 3.max(key.len() / 3) => {
-            format!("is not a known key (did you mean `{best}`?)")
-        }
-        _ => format!("is not a known key (known: {})", known.join(", ")),
+    match crate::config::suggest(key, known) {
+        Some(best) => format!("unknown key `{key}`; did you mean `{best}`?"),
+        None => format!("unknown key `{key}` (expected one of: {})", known.join(", ")),
     }
 }
 
@@ -174,20 +154,6 @@ fn check_keys(target: &JsValue, known: &[&str], prefix: &str, request: bool) -> 
                 OrchestratorError::config(field, message)
             })
         }
-    }
-}
-
-/// `null` members mean "not given" (JSON turns `undefined` into nothing, but
-/// users also write `null`), so defaults apply.
-fn strip_nulls(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, strip_nulls(v)))
-                .collect(),
-        ),
-        other => other,
     }
 }
 
@@ -219,7 +185,7 @@ pub fn run_options_from_js(options: &JsValue) -> Result<(RunOptions, Option<JsSi
         }
     }
     let json = to_json_strict(&data).map_err(|(path, m)| OrchestratorError::request(path, m))?;
-    Ok((RunOptions::from_json(&strip_nulls(json))?, signal))
+    Ok((RunOptions::from_json(&json)?, signal))
 }
 
 /// A result as the JS object users get.
