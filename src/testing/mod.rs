@@ -31,7 +31,7 @@ pub fn test_seed() -> u64 {
 
 /// Proptest settings for this crate's unit tests: `cases` cases from [`test_seed`], which is
 /// printed so a failure's output names the seed that replays it.
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 pub(crate) fn proptest_config(cases: u32) -> proptest::test_runner::Config {
     let seed = test_seed();
     eprintln!("proptest seed: RO_SEED={seed}");

@@ -8,8 +8,8 @@ use std::rc::Rc;
 use serde_json::Value;
 use wasm_bindgen::JsValue;
 
-use super::guard::prop;
 use super::fetch::FetchClient;
+use super::guard::prop;
 use super::host::JsRandom;
 use super::js_tool::JsTool;
 use super::js_value::{to_json_strict, JsPayload};

@@ -167,7 +167,10 @@ pub fn run_options_from_js(options: &JsValue) -> Result<(RunOptions, Option<JsSi
     }
     let plain = guard::is_plain_object(options).map_err(|e| OrchestratorError::request("options", describe(&e)))?;
     if !plain {
-        return Err(OrchestratorError::request("options", "must be a plain object of run options"));
+        return Err(OrchestratorError::request(
+            "options",
+            "must be a plain object of run options",
+        ));
     }
     let signal = guard::get(options, "signal").map_err(|e| OrchestratorError::request("signal", describe(&e)))?;
     let signal = if signal.is_undefined() || signal.is_null() {
@@ -179,7 +182,8 @@ pub fn run_options_from_js(options: &JsValue) -> Result<(RunOptions, Option<JsSi
     let data = Object::new();
     for key in guard::keys(options).map_err(|e| OrchestratorError::request("options", describe(&e)))? {
         if key != "signal" {
-            let value = guard::get(options, &key).map_err(|e| OrchestratorError::request(key.as_str(), describe(&e)))?;
+            let value =
+                guard::get(options, &key).map_err(|e| OrchestratorError::request(key.as_str(), describe(&e)))?;
             // Not `set`: it interns the name, and these names are the caller's.
             let _ = js_sys::Reflect::set(&data, &JsValue::from_str(&key), &value);
         }

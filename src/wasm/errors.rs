@@ -117,9 +117,11 @@ fn status_of(value: &JsValue) -> Option<u16> {
 
 /// The class-like name of a thrown value: its `name`, else its constructor's.
 fn name_of(value: &JsValue) -> Option<String> {
-    prop(value, "name")
-        .and_then(|n| n.as_string())
-        .or_else(|| prop(value, "constructor").and_then(|c| prop(&c, "name")).and_then(|n| n.as_string()))
+    prop(value, "name").and_then(|n| n.as_string()).or_else(|| {
+        prop(value, "constructor")
+            .and_then(|c| prop(&c, "name"))
+            .and_then(|n| n.as_string())
+    })
 }
 
 fn read_signals(value: &JsValue, into: &mut Signals) {

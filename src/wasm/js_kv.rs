@@ -58,7 +58,10 @@ impl JsStore {
     /// there but not a function, or `consistency` is not a known word.
     pub fn from_js(store: &JsValue) -> Result<Self, OrchestratorError> {
         if !guard::is_object_like(store) {
-            return Err(OrchestratorError::config("store", "must be an object with get, put and delete"));
+            return Err(OrchestratorError::config(
+                "store",
+                "must be an object with get, put and delete",
+            ));
         }
         let required = |name: &str| {
             method(store, name)?.ok_or_else(|| OrchestratorError::config(format!("store.{name}"), "must be a function"))

@@ -29,7 +29,10 @@ impl JsTool {
     pub fn from_js(name: &str, field: &str, value: &JsValue) -> Result<Self, OrchestratorError> {
         let unreadable = |key: &str, e: JsValue| OrchestratorError::config(format!("{field}.{key}"), describe(&e));
         if !guard::is_object_like(value) {
-            return Err(OrchestratorError::config(field, "must be a tool: an object with `execute`"));
+            return Err(OrchestratorError::config(
+                field,
+                "must be a tool: an object with `execute`",
+            ));
         }
         let execute = guard::method(value, "execute")
             .map_err(|e| unreadable("execute", e))?

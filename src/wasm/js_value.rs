@@ -173,7 +173,11 @@ fn marker(kind: &str) -> JsValue {
 
 fn strict_value(value: JsValue) -> JsValue {
     if let Some(n) = value.as_f64() {
-        return if n.is_finite() { value } else { JsValue::from_str(&n.to_string()) };
+        return if n.is_finite() {
+            value
+        } else {
+            JsValue::from_str(&n.to_string())
+        };
     }
     if value.is_function() || value.is_symbol() || value.is_bigint() {
         return marker(&kind_of(&value));
