@@ -100,9 +100,16 @@ impl<V: Payload> Inner<V> {
     fn provider_of(&self, tool_name: &str) -> &str {
         self.tools
             .get(tool_name)
-            .map(|t| t.provider())
-            .filter(|p| !p.is_empty())
-            .unwrap_or(DEFAULT_PROVIDER)
+            .map_or(DEFAULT_PROVIDER, |t| provider_name(t.provider()))
+    }
+}
+
+/// The breaker a tool naming `provider` reports to.
+fn provider_name(provider: &str) -> &str {
+    if provider.is_empty() {
+        DEFAULT_PROVIDER
+    } else {
+        provider
     }
 }
 
@@ -171,8 +178,10 @@ impl<V: Payload> OrchestratorBuilder<V> {
         }
         let clock = Rc::clone(&self.platform.clock);
         let store = self.store.unwrap_or_else(|| Rc::new(MemoryKv::new(Rc::clone(&clock))));
+        let providers = self.tools.values().map(|t| provider_name(t.provider()).to_owned());
+        let breakers = BreakerRegistry::new(reliability.circuit_breakers.clone(), providers, clock);
         let inner = Inner {
-            breakers: Rc::new(BreakerRegistry::new(reliability.circuit_breakers.clone(), clock)),
+            breakers: Rc::new(breakers),
             retry: RetryPolicy::new(reliability.retry_policy.clone()),
             platform: self.platform,
             planner,
