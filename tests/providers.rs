@@ -378,3 +378,50 @@ fn config_errors_name_the_field() {
         }
     }
 }
+
+#[test]
+fn a_header_the_caller_made_invalid_is_a_client_error_that_never_trips_the_breaker() {
+    use reliable_orchestrator::tools::ProviderConfig;
+    let clock = clock();
+    let http = ScriptedHttp::new(&clock);
+    http.otherwise(openai_ok("ok", 1, 1));
+    // Read from config, it is refused up front, naming the header.
+    for (name, value) in [("x-gw", "a\r\nx-injected: 1"), ("x-gw", "\u{2603}"), ("bad name", "v")] {
+        let config = json!({ "model": "m", "headers": { name: value } });
+        match OpenAiChatTool::from_json(&config, "tools.gpt", http.clone())
+            .err()
+            .unwrap()
+        {
+            OrchestratorError::InvalidConfig { field, .. } => {
+                assert!(field.starts_with("tools.gpt.headers."), "{field}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Built in Rust past that check, the call is refused before it is sent.
+    let mut config = ProviderConfig {
+        model: "gpt-4o-mini".into(),
+        base_url: Some("http://mock/v1".into()),
+        ..ProviderConfig::default()
+    };
+    config.headers.insert("x-gw".into(), "a\nb".into());
+    let bad: Rc<dyn Tool<Value>> = Rc::new(OpenAiChatTool::new(config, http.clone()));
+    let cfg = json!({
+        "defaultTools": ["gpt"],
+        "reliability": { "retryPolicy": exact_retry(3), "circuitBreakers": { "openai": { "failureThreshold": 1 } } },
+    });
+    let h = harness_with(&clock, cfg, vec![("gpt", bad)], None);
+    for _ in 0..3 {
+        let error = h.run(json!("q"), json!({})).unwrap_err();
+        match error.error {
+            OrchestratorError::ToolExecution { category, attempts, .. } => {
+                assert_eq!((category, attempts), (ToolErrorCategory::Client, 1));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(http.requests().is_empty());
+    let states = h.orchestrator.circuit_states();
+    assert_eq!(states["openai"].state, reliable_orchestrator::CircuitState::Closed);
+    assert_eq!(states["openai"].failures, 0);
+}

@@ -126,6 +126,23 @@ impl RunOptions {
     /// # Errors
     /// `invalid_request` naming the option.
     pub fn from_json(value: &Value) -> Result<Self, OrchestratorError> {
-        config::read(value, "", true)
+        let options: Self = config::read(value, "", true)?;
+        options.validate_ids()?;
+        Ok(options)
+    }
+
+    /// Checks `requestId` and `traceId` ([`crate::trace::validate_id`]);
+    /// `run()` checks them too, for options built in Rust.
+    ///
+    /// # Errors
+    /// `invalid_request` naming the field.
+    pub fn validate_ids(&self) -> Result<(), OrchestratorError> {
+        if let Some(id) = &self.request_id {
+            crate::trace::validate_id("requestId", id)?;
+        }
+        if let Some(id) = &self.trace_id {
+            crate::trace::validate_id("traceId", id)?;
+        }
+        Ok(())
     }
 }

@@ -66,6 +66,28 @@ fn opt_max_tokens<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>,
     }
 }
 
+/// What makes `name: value` a header `fetch` refuses (or one that could
+/// inject another): a name that is not an HTTP token, a value with NUL, CR
+/// or LF or a character above U+00FF.
+fn header_problem(name: &str, value: &str) -> Option<&'static str> {
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(token) {
+        return Some("has an invalid name");
+    }
+    if value.chars().any(|c| matches!(c, '\0' | '\r' | '\n') || c > '\u{ff}') {
+        return Some("has an invalid value (control or non-Latin-1 characters)");
+    }
+    None
+}
+
+/// A header name fit for a message: cut short and printable.
+fn redact_name(name: &str) -> String {
+    name.chars()
+        .take(64)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect()
+}
+
 /// `openaiChat({...})` / `anthropicMessages({...})` configuration.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -150,6 +172,16 @@ impl<W: WireFormat> ProviderTool<W> {
     /// `invalid_config` naming the field.
     pub fn from_json(value: &Value, field: &str, http: Rc<dyn HttpClient>) -> Result<Self, OrchestratorError> {
         let config: ProviderConfig = config::from_json(value, field)?;
+        if let Some((name, problem)) = config
+            .headers
+            .iter()
+            .find_map(|(k, v)| header_problem(k, v).map(|p| (k, p)))
+        {
+            return Err(OrchestratorError::config(
+                format!("{field}.headers.{}", redact_name(name)),
+                problem,
+            ));
+        }
         if config.provider.as_ref().is_some_and(|p| p.is_empty() || p.len() > 128) {
             return Err(OrchestratorError::config(
                 format!("{field}.provider"),
@@ -171,7 +203,10 @@ impl<W: WireFormat> ProviderTool<W> {
         self.config.api_key.as_ref().map(ApiKey::expose)
     }
 
-    fn http_request(&self, chat: &ChatRequest, ctx: &ToolContext) -> HttpRequest {
+    /// The request to send; a header the caller's input made invalid is a
+    /// non-retryable client error here, before `fetch` would reject it as a
+    /// (retryable, breaker-counting) network failure.
+    fn http_request(&self, chat: &ChatRequest, ctx: &ToolContext) -> Result<HttpRequest, ToolError> {
         let base = self.config.base_url.as_deref().unwrap_or(W::DEFAULT_BASE_URL);
         let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
         headers.extend(W::auth_headers(self.secret()));
@@ -183,12 +218,15 @@ impl<W: WireFormat> ProviderTool<W> {
         );
         headers.push(("traceparent".into(), ctx.traceparent.clone()));
         headers.push(("x-request-id".into(), ctx.request_id.clone()));
-        HttpRequest {
+        if let Some((name, problem)) = headers.iter().find_map(|(k, v)| header_problem(k, v).map(|p| (k, p))) {
+            return Err(ToolError::client(format!("header `{}` {problem}", redact_name(name))));
+        }
+        Ok(HttpRequest {
             method: "POST".into(),
             url: format!("{base}{}", W::PATH),
             headers,
             body: Some(W::body(chat).to_string()),
-        }
+        })
     }
 }
 
@@ -207,7 +245,7 @@ impl<W: WireFormat, V: Payload> Tool<V> for ProviderTool<W> {
             .to_json()
             .map_err(|m| ToolError::client(format!("the request cannot be read: {m}")))
             .and_then(|json| ChatRequest::build(&json, options, &self.defaults()));
-        let prepared = chat.map(|chat| (self.http_request(&chat, &ctx), chat.model));
+        let prepared = chat.and_then(|chat| Ok((self.http_request(&chat, &ctx)?, chat.model)));
         let http = Rc::clone(&self.http);
         let pricing = self.pricing.clone();
         let provider = self.provider.clone();
