@@ -52,29 +52,22 @@ pub struct TraceIds {
 impl TraceIds {
     /// Resolves the ids of a run from its options after checking the
     /// caller's ([`validate_id`]); an invalid incoming `traceparent` is
-    /// ignored, as W3C asks. On `Err`, the ids to report the error under
-    /// (the caller's invalid ones replaced).
-    ///
-    /// # Errors
-    /// `invalid_request` naming `traceId` or `requestId`.
+    /// ignored, as W3C asks. With an `invalid_request` error (naming
+    /// `requestId` or `traceId`), the ids to report it under: the caller's
+    /// invalid ones replaced.
     pub fn checked(
         trace_id: Option<&str>,
         request_id: Option<&str>,
         traceparent: Option<&str>,
         random: &dyn Random,
-    ) -> Result<Self, (OrchestratorError, Self)> {
+    ) -> (Self, Option<OrchestratorError>) {
         let checks = [("requestId", request_id), ("traceId", trace_id)];
         let invalid = checks
             .into_iter()
             .find_map(|(field, id)| id.and_then(|id| validate_id(field, id).err()));
-        match invalid {
-            None => Ok(Self::resolve(trace_id, request_id, traceparent, random)),
-            Some(error) => {
-                let valid = |id: &&str| validate_id("", id).is_ok();
-                let (trace_id, request_id) = (trace_id.filter(valid), request_id.filter(valid));
-                Err((error, Self::resolve(trace_id, request_id, traceparent, random)))
-            }
-        }
+        let valid = |id: &&str| validate_id("", id).is_ok();
+        let (trace_id, request_id) = (trace_id.filter(valid), request_id.filter(valid));
+        (Self::resolve(trace_id, request_id, traceparent, random), invalid)
     }
 
     /// Resolves the ids of a run from its options.

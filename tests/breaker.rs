@@ -414,3 +414,36 @@ fn an_import_drops_over_long_provider_names_and_reports_them_briefly() {
         .import_state(&json!({ "breakers": { name.clone(): { "state": "open", "openedAt": WALL_START } } }));
     assert_eq!(h.orchestrator.circuit_states()[&name].state, CircuitState::Open);
 }
+
+#[test]
+fn a_circuit_open_failure_says_which_providers_were_open() {
+    let clock = clock();
+    let primary = Rc::new(ScriptedTool::new("openai", &clock).otherwise(fail(500)));
+    let backup = Rc::new(ScriptedTool::new("anthropic", &clock).otherwise(fail(503)));
+    let config = json!({
+        "defaultTools": ["primary", "backup"],
+        "reliability": {
+            "retryPolicy": { "maxAttempts": 1, "jitter": 0 },
+            "circuitBreakers": { "default": { "failureThreshold": 1 } },
+        },
+    });
+    let h = harness(&clock, config, &[("primary", &primary), ("backup", &backup)], None);
+    h.run(json!("q"), json!({})).unwrap_err();
+    let e = h.run(json!("q"), json!({})).unwrap_err();
+    match &e.error {
+        reliable_orchestrator::OrchestratorError::ToolExecution {
+            category,
+            attempts,
+            cause,
+            ..
+        } => {
+            assert_eq!((category.as_str(), *attempts), ("circuit_open", 0));
+            let cause = cause.as_ref().expect("a cause saying why");
+            assert_eq!(cause.category.as_str(), "circuit_open");
+            assert!(cause.message.contains("anthropic, openai"), "{}", cause.message);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(e.to_string().contains("open for anthropic, openai"), "{e}");
+    assert_eq!((primary.call_count(), backup.call_count()), (1, 1));
+}

@@ -239,24 +239,20 @@ impl<V: Payload> Orchestrator<V> {
         let inner = Rc::clone(&self.inner);
         let clock = Rc::clone(&inner.platform.clock);
         let started = clock.now_ms();
-        let ids = TraceIds::checked(
+        let (ids, invalid) = TraceIds::checked(
             options.trace_id.as_deref(),
             options.request_id.as_deref(),
             options.traceparent.as_deref(),
             &*inner.platform.random,
         );
-        let ids = match ids {
-            Ok(ids) => ids,
-            Err((error, ids)) => {
-                let (trace_id, request_id) = (ids.trace_id, ids.request_id);
-                return Err(RunError {
-                    error,
-                    trace_id,
-                    request_id,
-                    output: None,
-                });
-            }
-        };
+        if let Some(error) = invalid {
+            return Err(RunError {
+                error,
+                trace_id: ids.trace_id,
+                request_id: ids.request_id,
+                output: None,
+            });
+        }
         let outcome = self.run_with_ids(request, options, &ids, started).await;
         let elapsed_ms = clock.now_ms() - started;
         match outcome {

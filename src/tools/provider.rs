@@ -18,7 +18,7 @@ use super::pricing::{ModelPrice, Pricing};
 use crate::config;
 use crate::error::{OrchestratorError, ToolError};
 use crate::payload::Payload;
-use crate::platform::{HttpClient, HttpRequest, Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
+use crate::platform::{HttpClient, HttpRequest, TokenFit, Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
 
 /// An API key: never printed, never serialised.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
@@ -86,6 +86,23 @@ fn redact_name(name: &str) -> String {
         .take(64)
         .map(|c| if c.is_ascii_graphic() { c } else { '?' })
         .collect()
+}
+
+/// What fitting `chat` to a token budget starts from (the same numbers the
+/// orchestrator's pre-check sees through [`ToolEstimate::fit`]).
+fn token_fit(chat: &ChatRequest) -> TokenFit {
+    TokenFit {
+        prompt_tokens: chat.prompt_tokens_estimate(),
+        max_tokens: chat.max_tokens,
+    }
+}
+
+/// `chat` with its output limit lowered to what the run's token budget leaves.
+fn fitted(mut chat: ChatRequest, ctx: &ToolContext) -> ChatRequest {
+    if let Some(max) = ctx.spend.fitted_max_tokens(&token_fit(&chat)) {
+        chat.max_tokens = Some(max);
+    }
+    chat
 }
 
 /// `openaiChat({...})` / `anthropicMessages({...})` configuration.
@@ -244,7 +261,8 @@ impl<W: WireFormat, V: Payload> Tool<V> for ProviderTool<W> {
         let chat = request
             .to_json()
             .map_err(|m| ToolError::client(format!("the request cannot be read: {m}")))
-            .and_then(|json| ChatRequest::build(&json, options, &self.defaults()));
+            .and_then(|json| ChatRequest::build(&json, options, &self.defaults()))
+            .map(|chat| fitted(chat, &ctx));
         let prepared = chat.and_then(|chat| Ok((self.http_request(&chat, &ctx)?, chat.model)));
         let http = Rc::clone(&self.http);
         let pricing = self.pricing.clone();
@@ -291,7 +309,8 @@ impl<W: WireFormat, V: Payload> Tool<V> for ProviderTool<W> {
         ToolEstimate {
             tokens: Some(prompt.saturating_add(completion)),
             cost_usd: price.map(|p| p.cost(&Usage::new(prompt, completion, None))),
-            unpriced_model: price.is_none().then_some(chat.model),
+            unpriced_model: price.is_none().then_some(chat.model.clone()),
+            fit: Some(token_fit(&chat)),
         }
     }
 }
