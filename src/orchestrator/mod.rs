@@ -8,9 +8,10 @@ mod attempts;
 mod config;
 mod context;
 mod keyed;
+mod state;
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::rc::Rc;
 
@@ -18,16 +19,16 @@ use futures::future::{self, Either};
 use serde_json::{Map, Value};
 
 pub use config::{OrchestratorConfig, ReliabilityConfig, RunOptions, StoreFailurePolicy};
-use context::{breaker_event, Deadline, RunContext};
+use context::{Deadline, RunContext};
 
 use crate::error::{OrchestratorError, RunError};
-use crate::event::{Event, EventKind, EventSink};
+use crate::event::EventSink;
 use crate::payload::Payload;
 use crate::planning::{PlanEntry, RuleBasedPlanner};
 use crate::platform::{AbortReason, AbortSignal, KvStore, MemoryKv, Platform, Tool, Usage};
 use crate::reliability::idempotency::{validate_key, SingleFlight};
 use crate::reliability::timeout::watchdog;
-use crate::reliability::{BreakerRegistry, CircuitSnapshot, RetryPolicy, Spend};
+use crate::reliability::{BreakerRegistry, RetryPolicy, Spend};
 use crate::trace::TraceIds;
 
 /// Provider name of tools that do not name one.
@@ -379,46 +380,6 @@ impl<V: Payload> Orchestrator<V> {
             }
         }
         Ok(candidates)
-    }
-
-    /// Every provider's breaker, as a call now would meet it.
-    pub fn circuit_states(&self) -> BTreeMap<String, CircuitSnapshot> {
-        self.inner.breakers.states()
-    }
-
-    /// Breaker state as plain JSON with wall-clock times.
-    pub fn export_state(&self) -> Value {
-        self.inner.breakers.export()
-    }
-
-    /// Restores exported breaker state; entries it cannot use are reported
-    /// as `breaker` events with reason `import_ignored`.
-    pub fn import_state(&self, state: &Value) {
-        let (transitions, ignored) = self.inner.breakers.import(state);
-        let Some(sink) = &self.inner.events else {
-            return;
-        };
-        let at = self.inner.platform.clock.wall_ms();
-        let emit = |kind| {
-            sink.emit(&Event {
-                at,
-                trace_id: None,
-                request_id: None,
-                kind,
-            })
-        };
-        for t in &transitions {
-            emit(breaker_event(t));
-        }
-        for entry in ignored {
-            emit(EventKind::Breaker {
-                provider: entry.provider,
-                from: None,
-                to: None,
-                reason: Some("import_ignored".into()),
-                message: Some(entry.message),
-            });
-        }
     }
 
     /// Idempotent executions under way in this isolate.
