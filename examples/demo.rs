@@ -40,7 +40,7 @@ impl EventSink for Timeline {
                     format!(", skipped (circuit open): {}", skipped.join(", "))
                 },
             ),
-            EventKind::Attempt { tool_name, attempt } => format!("attempt     {tool_name} #{attempt}"),
+            EventKind::Attempt { tool_name, attempt, .. } => format!("attempt     {tool_name} #{attempt}"),
             EventKind::Retry {
                 tool_name,
                 attempt,
@@ -70,6 +70,7 @@ impl EventSink for Timeline {
                 budget_type,
                 limit,
                 spent,
+                ..
             } => format!("budget      {budget_type} exceeded: {spent} of {limit}"),
         };
         println!("  [{t:>7.3}s] {line}");

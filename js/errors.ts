@@ -91,12 +91,15 @@ export class BudgetExceeded extends OrchestratorError {
   readonly budgetType: BudgetType;
   readonly limit: number;
   readonly spent: number;
+  /** For a call refused before it was sent: the total it would have needed (`spent` plus its estimate). */
+  readonly requested?: number;
 
-  constructor(message: string, fields: ConstructorParameters<typeof OrchestratorError>[1] & { budgetType: BudgetType; limit: number; spent: number }) {
+  constructor(message: string, fields: ConstructorParameters<typeof OrchestratorError>[1] & { budgetType: BudgetType; limit: number; spent: number; requested?: number }) {
     super(message, fields);
     this.budgetType = fields.budgetType;
     this.limit = fields.limit;
     this.spent = fields.spent;
+    if (fields.requested !== undefined) this.requested = fields.requested;
   }
 }
 

@@ -147,12 +147,12 @@ export type OrchestratorEvent = {
   requestId?: string;
 } & (
   | { type: "plan"; toolName: string; fallbacks: string[]; rule: string | null; skipped: string[] }
-  | { type: "attempt"; toolName: string; attempt: number }
+  | { type: "attempt"; toolName: string; attempt: number; fittedMaxTokens?: number }
   | { type: "retry"; toolName: string; attempt: number; delayMs: number; reason: string }
   | { type: "fallback"; from: string; to: string; reason: string }
   | { type: "breaker"; provider: string; from: CircuitStateName | null; to: CircuitStateName | null; reason: string | null; message?: string }
   | { type: "idempotency"; outcome: "miss" | "hit" | "joined" | "conflict" | "store_failed"; key: string }
-  | { type: "budget"; budgetType: BudgetType; limit: number; spent: number }
+  | { type: "budget"; budgetType: BudgetType; limit: number; spent: number; requested?: number }
 );
 
 export interface PlannerLike {

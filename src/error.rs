@@ -261,8 +261,11 @@ pub enum OrchestratorError {
         budget_type: BudgetType,
         /// Its limit.
         limit: f64,
-        /// What the run had spent (or would have, for a call not started).
+        /// What the run had actually spent.
         spent: f64,
+        /// For a call (or wait) refused before it started: the total it
+        /// would have needed (`spent` plus its estimate).
+        requested: Option<f64>,
     },
     /// The idempotency key cannot be used for this run.
     Conflict {
@@ -348,7 +351,14 @@ impl fmt::Display for OrchestratorError {
                 budget_type,
                 limit,
                 spent,
-            } => write!(f, "{} budget exceeded: spent {spent} of {limit}", budget_type.as_str()),
+                requested,
+            } => {
+                write!(f, "{} budget exceeded: spent {spent} of {limit}", budget_type.as_str())?;
+                match requested {
+                    Some(requested) => write!(f, "; the next call would need {requested} in total"),
+                    None => Ok(()),
+                }
+            }
             Self::Conflict { key, reason } => {
                 write!(f, "idempotency key `{key}` conflicts ({})", reason.as_str())
             }

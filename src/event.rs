@@ -24,6 +24,10 @@ pub enum EventKind {
         tool_name: String,
         /// 1-based attempt number for this tool.
         attempt: u32,
+        /// The output limit (`max_tokens`) a built-in tool lowered this call to,
+        /// to fit what the token budget leaves.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fitted_max_tokens: Option<u64>,
     },
     /// A failed call will be retried after a wait.
     Retry {
@@ -73,8 +77,11 @@ pub enum EventKind {
         budget_type: String,
         /// The limit.
         limit: f64,
-        /// What was (or would have been) spent.
+        /// What was actually spent.
         spent: f64,
+        /// For a call refused before it was sent: the total it would have needed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        requested: Option<f64>,
     },
 }
 

@@ -8,7 +8,35 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::error::OrchestratorError;
 use crate::platform::Random;
+
+/// Longest `requestId` / `traceId` accepted.
+pub const MAX_ID_LEN: usize = 256;
+
+/// Checks a caller's `requestId` or `traceId`: ids go out as HTTP header
+/// values (`x-request-id`), so only 1 to [`MAX_ID_LEN`] visible ASCII
+/// characters (0x20..=0x7E) are accepted; a CR/LF could inject a header,
+/// and anything else would fail every call in `fetch` as if the provider
+/// were down.
+///
+/// # Errors
+/// `invalid_request` naming `field`.
+pub fn validate_id(field: &str, id: &str) -> Result<(), OrchestratorError> {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return Err(OrchestratorError::request(
+            field,
+            format!("must be a non-empty string of at most {MAX_ID_LEN} characters"),
+        ));
+    }
+    if !id.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        return Err(OrchestratorError::request(
+            field,
+            "must hold visible ASCII characters only (no control characters such as CR or LF)",
+        ));
+    }
+    Ok(())
+}
 
 /// The ids one run carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +50,26 @@ pub struct TraceIds {
 }
 
 impl TraceIds {
+    /// Resolves the ids of a run from its options after checking the
+    /// caller's ([`validate_id`]); an invalid incoming `traceparent` is
+    /// ignored, as W3C asks. With an `invalid_request` error (naming
+    /// `requestId` or `traceId`), the ids to report it under: the caller's
+    /// invalid ones replaced.
+    pub fn checked(
+        trace_id: Option<&str>,
+        request_id: Option<&str>,
+        traceparent: Option<&str>,
+        random: &dyn Random,
+    ) -> (Self, Option<OrchestratorError>) {
+        let checks = [("requestId", request_id), ("traceId", trace_id)];
+        let invalid = checks
+            .into_iter()
+            .find_map(|(field, id)| id.and_then(|id| validate_id(field, id).err()));
+        let valid = |id: &&str| validate_id("", id).is_ok();
+        let (trace_id, request_id) = (trace_id.filter(valid), request_id.filter(valid));
+        (Self::resolve(trace_id, request_id, traceparent, random), invalid)
+    }
+
     /// Resolves the ids of a run from its options.
     pub fn resolve(
         trace_id: Option<&str>,

@@ -341,3 +341,109 @@ fn export_and_import_carry_state_across_isolates() {
     assert!(ignored.iter().all(|e| e.get("traceId").is_none()));
     assert!(!other.orchestrator.circuit_states().contains_key("x"));
 }
+
+/// An import naming many unknown providers before a configured one.
+fn flood(unknown: usize, name_len: usize) -> Value {
+    let mut breakers = serde_json::Map::new();
+    for i in 0..unknown {
+        let name = format!("a{i:04}{}", "x".repeat(name_len.saturating_sub(5)));
+        breakers.insert(name, json!({ "state": "closed", "failures": [] }));
+    }
+    json!({ "version": 1, "breakers": breakers })
+}
+
+fn import_ignored(h: &Harness) -> Vec<Value> {
+    h.events_of("breaker")
+        .into_iter()
+        .filter(|e| e["reason"] == "import_ignored")
+        .collect()
+}
+
+#[test]
+fn an_import_of_unknown_providers_never_switches_a_configured_breaker_off() {
+    let clock = clock();
+    let (h, primary, _) = setup(
+        &clock,
+        json!({ "failureThreshold": 2, "timeout": 60 }),
+        ScriptedTool::new("openai", &clock).otherwise(fail(503)),
+        true,
+    );
+    h.orchestrator.import_state(&flood(1024, 5));
+    let states = h.orchestrator.circuit_states();
+    let unknown = states.keys().filter(|k| k.starts_with('a')).count();
+    assert!(unknown <= 64, "{unknown} unknown providers kept");
+    let ignored = import_ignored(&h);
+    assert!(!ignored.is_empty() && ignored.len() <= 17, "{} reports", ignored.len());
+    assert!(ignored.last().unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .contains("more entries ignored"));
+    for _ in 0..2 {
+        assert_eq!(h.run(json!("q"), json!({})).unwrap().tool_name, "backup");
+    }
+    assert_eq!(state(&h), CircuitState::Open, "the configured provider still trips");
+    h.run(json!("q"), json!({})).unwrap();
+    assert_eq!(primary.call_count(), 2);
+    // An import cannot displace it either: its entry is applied after the flood.
+    let mut again = flood(1024, 5);
+    again["breakers"]["openai"] = json!({ "state": "closed", "failures": [] });
+    h.orchestrator.import_state(&again);
+    assert_eq!(state(&h), CircuitState::Closed);
+}
+
+#[test]
+fn an_import_drops_over_long_provider_names_and_reports_them_briefly() {
+    let clock = clock();
+    let (h, _, _) = setup(
+        &clock,
+        json!({}),
+        ScriptedTool::new("openai", &clock).otherwise(ok("fine")),
+        true,
+    );
+    h.orchestrator.import_state(&flood(1000, 1000));
+    assert!(h.orchestrator.circuit_states().keys().all(|k| k.len() <= 128));
+    let exported = h.orchestrator.export_state().to_string();
+    assert!(exported.len() < 10_000, "export holds {} bytes", exported.len());
+    let ignored = import_ignored(&h);
+    assert!(ignored.len() <= 17, "{} reports", ignored.len());
+    assert!(ignored.iter().all(|e| e["provider"].as_str().unwrap().len() <= 128));
+    assert!(ignored[0]["message"].as_str().unwrap().contains("128 bytes"));
+    // A name at the bound is kept.
+    let name = "b".repeat(128);
+    h.orchestrator
+        .import_state(&json!({ "breakers": { name.clone(): { "state": "open", "openedAt": WALL_START } } }));
+    assert_eq!(h.orchestrator.circuit_states()[&name].state, CircuitState::Open);
+}
+
+#[test]
+fn a_circuit_open_failure_says_which_providers_were_open() {
+    let clock = clock();
+    let primary = Rc::new(ScriptedTool::new("openai", &clock).otherwise(fail(500)));
+    let backup = Rc::new(ScriptedTool::new("anthropic", &clock).otherwise(fail(503)));
+    let config = json!({
+        "defaultTools": ["primary", "backup"],
+        "reliability": {
+            "retryPolicy": { "maxAttempts": 1, "jitter": 0 },
+            "circuitBreakers": { "default": { "failureThreshold": 1 } },
+        },
+    });
+    let h = harness(&clock, config, &[("primary", &primary), ("backup", &backup)], None);
+    h.run(json!("q"), json!({})).unwrap_err();
+    let e = h.run(json!("q"), json!({})).unwrap_err();
+    match &e.error {
+        reliable_orchestrator::OrchestratorError::ToolExecution {
+            category,
+            attempts,
+            cause,
+            ..
+        } => {
+            assert_eq!((category.as_str(), *attempts), ("circuit_open", 0));
+            let cause = cause.as_ref().expect("a cause saying why");
+            assert_eq!(cause.category.as_str(), "circuit_open");
+            assert!(cause.message.contains("anthropic, openai"), "{}", cause.message);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(e.to_string().contains("open for anthropic, openai"), "{e}");
+    assert_eq!((primary.call_count(), backup.call_count()), (1, 1));
+}

@@ -36,6 +36,7 @@ fn budget(e: &RunError<Value>) -> (BudgetType, f64, f64) {
             budget_type,
             limit,
             spent,
+            ..
         } => (budget_type, limit, spent),
         ref other => panic!("expected a budget stop, got {other:?}"),
     }
@@ -121,8 +122,51 @@ fn a_call_whose_estimate_cannot_fit_is_not_started() {
     });
     let (h, t) = setup(&clock, tool, exact_retry(3));
     let e = h.run(json!("q"), json!({ "budget": { "tokens": 1000 } })).unwrap_err();
-    assert_eq!(budget(&e), (BudgetType::Tokens, 1000.0, 2048.0));
+    // Nothing was spent; what the refused call needed is `requested`.
+    assert_eq!(budget(&e), (BudgetType::Tokens, 1000.0, 0.0));
+    assert!(matches!(
+        e.error,
+        OrchestratorError::BudgetExceeded {
+            requested: Some(r),
+            ..
+        } if r == 2048.0
+    ));
+    assert!(e.to_string().contains("2048"), "{e}");
+    let ev = &h.events_of("budget")[0];
+    assert_eq!(
+        (ev["spent"].as_f64(), ev["requested"].as_f64()),
+        (Some(0.0), Some(2048.0))
+    );
     assert_eq!(t.call_count(), 0);
+}
+
+#[test]
+fn a_refused_call_after_spending_reports_spent_and_requested_apart() {
+    let clock = clock();
+    let tool = ScriptedTool::new("p", &clock)
+        .then(failed_using(600))
+        .with_estimate(ToolEstimate {
+            tokens: Some(300),
+            ..ToolEstimate::default()
+        });
+    let (h, t) = setup(&clock, tool, exact_retry(3));
+    let e = h.run(json!("q"), json!({ "budget": { "tokens": 800 } })).unwrap_err();
+    assert_eq!(budget(&e), (BudgetType::Tokens, 800.0, 600.0));
+    let ev = &h.events_of("budget")[0];
+    assert_eq!(
+        (ev["spent"].as_f64(), ev["requested"].as_f64()),
+        (Some(600.0), Some(900.0))
+    );
+    assert_eq!(t.call_count(), 1);
+    // A stop after spending has nothing requested.
+    let (h, _) = setup(
+        &clock,
+        ScriptedTool::new("p", &clock).then(used(900, 0.0)),
+        exact_retry(1),
+    );
+    let e = h.run(json!("q"), json!({ "budget": { "tokens": 800 } })).unwrap_err();
+    assert!(matches!(e.error, OrchestratorError::BudgetExceeded { requested: None, spent, .. } if spent == 900.0));
+    assert!(h.events_of("budget")[0].get("requested").is_none());
 }
 
 #[test]

@@ -53,6 +53,12 @@ fn setup(clock: &Rc<VirtualClock>, tools: Vec<(&str, Rc<dyn Tool<Value>>)>, retr
     harness_with(clock, config, tools, None)
 }
 
+/// The `max_tokens` of the `index`-th request sent.
+fn sent_max_tokens(http: &ScriptedHttp, index: usize) -> u64 {
+    let body: Value = serde_json::from_str(http.requests()[index].body.as_deref().unwrap()).unwrap();
+    body["max_tokens"].as_u64().unwrap()
+}
+
 fn header<'a>(request: &'a reliable_orchestrator::platform::HttpRequest, name: &str) -> Option<&'a str> {
     request.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
@@ -289,7 +295,7 @@ fn api_keys_never_reach_errors_events_or_records() {
 }
 
 #[test]
-fn budget_pre_checks_use_max_tokens_and_unknown_prices_fail_closed() {
+fn budget_pre_checks_fit_max_tokens_and_unknown_prices_fail_closed() {
     let clock = clock();
     let http = ScriptedHttp::new(&clock);
     http.otherwise(openai_ok("ok", 1, 1));
@@ -301,29 +307,47 @@ fn budget_pre_checks_use_max_tokens_and_unknown_prices_fail_closed() {
         ],
         exact_retry(1),
     );
-    // 500 output tokens cannot fit in 300: nothing is sent.
+    // 500 output tokens cannot fit in 300: the call is sent with its limit lowered to what is left.
+    h.run(json!("q"), json!({ "toolName": "gpt", "budget": { "tokens": 300 } }))
+        .unwrap();
+    let max = sent_max_tokens(&http, 0);
+    assert!((290..300).contains(&max), "{max}");
+    assert_eq!(h.events_of("attempt").last().unwrap()["fittedMaxTokens"], json!(max));
+    // The request's own max_tokens is fitted too.
+    h.run(
+        json!({ "query": "q", "max_tokens": 400 }),
+        json!({ "toolName": "local", "budget": { "tokens": 300 } }),
+    )
+    .unwrap();
+    assert!(sent_max_tokens(&http, 1) < 300);
+    // A limit that fits is left alone, and the attempt event says nothing.
+    h.run(json!("q"), json!({ "toolName": "gpt", "budget": { "tokens": 5000 } }))
+        .unwrap();
+    assert_eq!(sent_max_tokens(&http, 2), 500);
+    assert!(h.events_of("attempt").last().unwrap().get("fittedMaxTokens").is_none());
+    // A prompt that alone cannot fit is refused: nothing spent, what it needed as `requested`.
     let error = h
-        .run(json!("q"), json!({ "toolName": "gpt", "budget": { "tokens": 300 } }))
+        .run(
+            json!("x".repeat(2000)),
+            json!({ "toolName": "gpt", "budget": { "tokens": 300 } }),
+        )
         .unwrap_err();
     match error.error {
         OrchestratorError::BudgetExceeded {
             budget_type,
             limit,
             spent,
+            requested,
         } => {
-            assert_eq!((budget_type, limit), (BudgetType::Tokens, 300.0));
-            assert!(spent > 500.0);
+            assert_eq!((budget_type, limit, spent), (BudgetType::Tokens, 300.0, 0.0));
+            assert!(
+                requested.unwrap() > 300.0 && requested.unwrap() < 1000.0,
+                "{requested:?}"
+            );
         }
         other => panic!("{other:?}"),
     }
-    // The request's own max_tokens counts too.
-    let error = h
-        .run(
-            json!({ "query": "q", "max_tokens": 400 }),
-            json!({ "toolName": "local", "budget": { "tokens": 300 } }),
-        )
-        .unwrap_err();
-    assert_eq!(error.error.code(), "budget_exceeded");
+    assert_eq!(http.requests().len(), 3, "the refused call was not sent");
     // A model with no price cannot be held to a cost budget.
     let error = h
         .run(json!("q"), json!({ "toolName": "local", "budget": { "costUsd": 1.0 } }))
@@ -335,7 +359,7 @@ fn budget_pre_checks_use_max_tokens_and_unknown_prices_fail_closed() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(http.requests().is_empty(), "nothing was sent");
+    assert_eq!(http.requests().len(), 3, "nothing was sent");
     // Without a cost budget it runs, and its cost is unknown.
     let result = h.run(json!("q"), json!({ "toolName": "local" })).unwrap();
     assert_eq!(result.cost_usd, None);
@@ -377,4 +401,70 @@ fn config_errors_name_the_field() {
             other => panic!("{other:?}"),
         }
     }
+}
+
+#[test]
+fn a_header_the_caller_made_invalid_is_a_client_error_that_never_trips_the_breaker() {
+    use reliable_orchestrator::tools::ProviderConfig;
+    let clock = clock();
+    let http = ScriptedHttp::new(&clock);
+    http.otherwise(openai_ok("ok", 1, 1));
+    // Read from config, it is refused up front, naming the header.
+    for (name, value) in [("x-gw", "a\r\nx-injected: 1"), ("x-gw", "\u{2603}"), ("bad name", "v")] {
+        let config = json!({ "model": "m", "headers": { name: value } });
+        match OpenAiChatTool::from_json(&config, "tools.gpt", http.clone())
+            .err()
+            .unwrap()
+        {
+            OrchestratorError::InvalidConfig { field, .. } => {
+                assert!(field.starts_with("tools.gpt.headers."), "{field}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Built in Rust past that check, the call is refused before it is sent.
+    let mut config = ProviderConfig {
+        model: "gpt-4o-mini".into(),
+        base_url: Some("http://mock/v1".into()),
+        ..ProviderConfig::default()
+    };
+    config.headers.insert("x-gw".into(), "a\nb".into());
+    let bad: Rc<dyn Tool<Value>> = Rc::new(OpenAiChatTool::new(config, http.clone()));
+    let cfg = json!({
+        "defaultTools": ["gpt"],
+        "reliability": { "retryPolicy": exact_retry(3), "circuitBreakers": { "openai": { "failureThreshold": 1 } } },
+    });
+    let h = harness_with(&clock, cfg, vec![("gpt", bad)], None);
+    for _ in 0..3 {
+        let error = h.run(json!("q"), json!({})).unwrap_err();
+        match error.error {
+            OrchestratorError::ToolExecution { category, attempts, .. } => {
+                assert_eq!((category, attempts), (ToolErrorCategory::Client, 1));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(http.requests().is_empty());
+    let states = h.orchestrator.circuit_states();
+    assert_eq!(states["openai"].state, reliable_orchestrator::CircuitState::Closed);
+    assert_eq!(states["openai"].failures, 0);
+}
+
+#[test]
+fn anthropic_default_max_tokens_fit_a_small_token_budget() {
+    let clock = clock();
+    let http = ScriptedHttp::new(&clock);
+    http.otherwise(Reply::json(
+        200,
+        json!({ "type": "message", "content": [{ "type": "text", "text": "hi" }],
+                "usage": { "input_tokens": 5, "output_tokens": 2 } }),
+    ));
+    let h = setup(&clock, vec![("claude", anthropic(&http))], exact_retry(1));
+    // Its default maxTokens (1024) used to count in full, refusing every call under ~1035 tokens.
+    let r = h.run(json!("hello"), json!({ "budget": { "tokens": 200 } })).unwrap();
+    assert_eq!(r.output, json!("hi"));
+    let max = sent_max_tokens(&http, 0);
+    assert!((180..200).contains(&max), "{max}");
+    assert_eq!(h.events_of("attempt")[0]["fittedMaxTokens"], json!(max));
+    assert!(h.events_of("budget").is_empty());
 }

@@ -102,3 +102,59 @@ fn each_attempt_gets_a_fresh_span() {
     assert_ne!(calls[0].ctx.traceparent, calls[1].ctx.traceparent);
     assert_eq!((calls[0].ctx.attempt, calls[1].ctx.attempt), (1, 2));
 }
+
+fn invalid_field(error: &reliable_orchestrator::OrchestratorError) -> &str {
+    match error {
+        reliable_orchestrator::OrchestratorError::InvalidRequest { field, .. } => field,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn request_and_trace_ids_must_be_short_visible_ascii() {
+    use reliable_orchestrator::RunOptions;
+    let clock = clock();
+    let t = tool("p", &clock);
+    let h = harness(&clock, json!({ "defaultTools": ["t"] }), &[("t", &t)], None);
+    let long = "a".repeat(257);
+    let bad = [
+        "req-1\r\nx-injected: 1",
+        "req-\u{e9}",
+        "",
+        long.as_str(),
+        "a\tb",
+        "a\u{7f}",
+    ];
+    for (field, key) in [
+        ("requestId", "requestId"),
+        ("traceId", "traceId"),
+        ("requestId", "request_id"),
+    ] {
+        for id in bad {
+            // Read from JSON (as from JS) ...
+            let error = RunOptions::from_json(&json!({ key: id })).err().unwrap();
+            assert_eq!(invalid_field(&error), field, "{id:?}");
+            // ... and built in Rust: run() checks them too, before any tool is called.
+            let mut options = RunOptions::default();
+            if field == "requestId" {
+                options.request_id = Some(id.to_owned());
+            } else {
+                options.trace_id = Some(id.to_owned());
+            }
+            let error = clock.run(h.orchestrator.run(json!("q"), options)).unwrap().unwrap_err();
+            assert_eq!(invalid_field(&error.error), field, "{id:?}");
+            assert!(error.request_id.bytes().all(|b| (0x20..0x7f).contains(&b)));
+        }
+    }
+    assert_eq!(t.call_count(), 0);
+    let edge = "~".repeat(256);
+    let r = h
+        .run(json!("q"), json!({ "requestId": edge, "traceId": " !~" }))
+        .unwrap();
+    assert_eq!((r.request_id.len(), r.trace_id.as_str()), (256, " !~"));
+    // An invalid incoming traceparent is ignored (W3C), not an error.
+    let r = h
+        .run(json!("q"), json!({ "traceparent": "00-\r\nx-injected: 1-01" }))
+        .unwrap();
+    assert_eq!(r.trace_id, r.request_id);
+}

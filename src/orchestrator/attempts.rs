@@ -33,7 +33,7 @@ pub(super) async fn execute<V: Payload>(
             tool_name: plan.skipped.first().cloned().unwrap_or_default(),
             attempts: 0,
             category: ToolErrorCategory::CircuitOpen,
-            cause: None,
+            cause: Some(Box::new(circuit_open_cause(ctx, plan.skipped.iter()))),
         }));
     };
     ctx.emit(|| EventKind::Plan {
@@ -64,17 +64,38 @@ pub(super) async fn execute<V: Payload>(
                     (GiveUp::CircuitOpen, _) | (_, None) => ToolErrorCategory::CircuitOpen,
                     (_, Some(cause)) => cause.category,
                 };
+                let names = plan.skipped.iter().chain(plan.tools.iter().map(|e| &e.tool_name));
+                let cause = last_error.unwrap_or_else(|| circuit_open_cause(ctx, names));
                 let error = OrchestratorError::ToolExecution {
                     tool_name: entry.tool_name.clone(),
                     attempts: calls,
                     category,
-                    cause: last_error.map(Box::new),
+                    cause: Some(Box::new(cause)),
                 };
                 return Err(Failure::from(error));
             }
         }
     }
     Err(Failure::from(OrchestratorError::NoTool))
+}
+
+/// Why a plan ended with no call made: the providers of `tools` whose
+/// breakers are open (all of them, should none be open any more).
+fn circuit_open_cause<'a, V: Payload>(ctx: &RunContext<V>, tools: impl Iterator<Item = &'a String>) -> ToolError {
+    let inner = &ctx.inner;
+    let mut providers: Vec<&str> = tools.map(|name| inner.provider_of(name)).collect();
+    providers.sort_unstable();
+    providers.dedup();
+    let open: Vec<&str> = providers
+        .iter()
+        .copied()
+        .filter(|p| inner.breakers.is_open(p))
+        .collect();
+    let listed = if open.is_empty() { providers } else { open };
+    ToolError::new(
+        ToolErrorCategory::CircuitOpen,
+        format!("not called: the circuit breaker is open for {}", listed.join(", ")),
+    )
 }
 
 enum ToolOutcome<V> {
@@ -114,6 +135,7 @@ async fn try_tool<V: Payload>(
         }
         let checked = ctx.spend.borrow().check_call(&estimate, ctx.now());
         checked.map_err(|e| Failure::from(ctx.budget_error(e)))?;
+        let fitted_max_tokens = estimate.fit.and_then(|fit| ctx.spend.borrow().fitted_max_tokens(&fit));
 
         let (permit, transition) = inner.breakers.acquire(provider);
         ctx.emit_breaker(transition);
@@ -125,6 +147,7 @@ async fn try_tool<V: Payload>(
         ctx.emit(|| EventKind::Attempt {
             tool_name: entry.tool_name.clone(),
             attempt,
+            fitted_max_tokens,
         });
 
         let call_signal = ctx.signal.child();

@@ -132,6 +132,23 @@ impl RunOptions {
     /// path, with a "did you mean"). `null` members mean "not given"; the
     /// `signal` is not JSON and must be removed first.
     pub fn from_json(value: &Value) -> Result<Self, OrchestratorError> {
-        config::read_object(value, true)
+        let options: Self = config::read_object(value, true)?;
+        options.validate_ids()?;
+        Ok(options)
+    }
+
+    /// Checks `requestId` and `traceId` ([`crate::trace::validate_id`]);
+    /// `run()` checks them too, for options built in Rust.
+    ///
+    /// # Errors
+    /// `invalid_request` naming the field.
+    pub fn validate_ids(&self) -> Result<(), OrchestratorError> {
+        if let Some(id) = &self.request_id {
+            crate::trace::validate_id("requestId", id)?;
+        }
+        if let Some(id) = &self.trace_id {
+            crate::trace::validate_id("traceId", id)?;
+        }
+        Ok(())
     }
 }

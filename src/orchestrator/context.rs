@@ -73,11 +73,13 @@ impl<V: Payload> RunContext<V> {
             budget_type: exceeded.budget_type.as_str().into(),
             limit: exceeded.limit,
             spent: exceeded.spent,
+            requested: exceeded.requested,
         });
         OrchestratorError::BudgetExceeded {
             budget_type: exceeded.budget_type,
             limit: exceeded.limit,
             spent: exceeded.spent,
+            requested: exceeded.requested,
         }
     }
 

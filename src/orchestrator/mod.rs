@@ -8,9 +8,10 @@ mod attempts;
 mod config;
 mod context;
 mod keyed;
+mod state;
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::rc::Rc;
 
@@ -18,16 +19,16 @@ use futures::future::{self, Either};
 use serde_json::{Map, Value};
 
 pub use config::{OrchestratorConfig, ReliabilityConfig, RunOptions, StoreFailurePolicy};
-use context::{breaker_event, Deadline, RunContext};
+use context::{Deadline, RunContext};
 
 use crate::error::{OrchestratorError, RunError};
-use crate::event::{Event, EventKind, EventSink};
+use crate::event::EventSink;
 use crate::payload::Payload;
 use crate::planning::{PlanEntry, RuleBasedPlanner};
 use crate::platform::{AbortReason, AbortSignal, KvStore, MemoryKv, Platform, Tool, Usage};
 use crate::reliability::idempotency::{validate_key, SingleFlight};
 use crate::reliability::timeout::watchdog;
-use crate::reliability::{BreakerRegistry, CircuitSnapshot, RetryPolicy, Spend};
+use crate::reliability::{BreakerRegistry, RetryPolicy, Spend};
 use crate::trace::TraceIds;
 
 /// Provider name of tools that do not name one.
@@ -100,9 +101,16 @@ impl<V: Payload> Inner<V> {
     fn provider_of(&self, tool_name: &str) -> &str {
         self.tools
             .get(tool_name)
-            .map(|t| t.provider())
-            .filter(|p| !p.is_empty())
-            .unwrap_or(DEFAULT_PROVIDER)
+            .map_or(DEFAULT_PROVIDER, |t| provider_name(t.provider()))
+    }
+}
+
+/// The breaker a tool naming `provider` reports to.
+fn provider_name(provider: &str) -> &str {
+    if provider.is_empty() {
+        DEFAULT_PROVIDER
+    } else {
+        provider
     }
 }
 
@@ -171,8 +179,10 @@ impl<V: Payload> OrchestratorBuilder<V> {
         }
         let clock = Rc::clone(&self.platform.clock);
         let store = self.store.unwrap_or_else(|| Rc::new(MemoryKv::new(Rc::clone(&clock))));
+        let providers = self.tools.values().map(|t| provider_name(t.provider()).to_owned());
+        let breakers = BreakerRegistry::new(reliability.circuit_breakers.clone(), providers, clock);
         let inner = Inner {
-            breakers: Rc::new(BreakerRegistry::new(reliability.circuit_breakers.clone(), clock)),
+            breakers: Rc::new(breakers),
             retry: RetryPolicy::new(reliability.retry_policy.clone()),
             platform: self.platform,
             planner,
@@ -230,12 +240,20 @@ impl<V: Payload> Orchestrator<V> {
         let inner = Rc::clone(&self.inner);
         let clock = Rc::clone(&inner.platform.clock);
         let started = clock.now_ms();
-        let ids = TraceIds::resolve(
+        let (ids, invalid) = TraceIds::checked(
             options.trace_id.as_deref(),
             options.request_id.as_deref(),
             options.traceparent.as_deref(),
             &*inner.platform.random,
         );
+        if let Some(error) = invalid {
+            return Err(RunError {
+                error,
+                trace_id: ids.trace_id,
+                request_id: ids.request_id,
+                output: None,
+            });
+        }
         let outcome = self.run_with_ids(request, options, &ids, started).await;
         let elapsed_ms = clock.now_ms() - started;
         match outcome {
@@ -362,46 +380,6 @@ impl<V: Payload> Orchestrator<V> {
             }
         }
         Ok(candidates)
-    }
-
-    /// Every provider's breaker, as a call now would meet it.
-    pub fn circuit_states(&self) -> BTreeMap<String, CircuitSnapshot> {
-        self.inner.breakers.states()
-    }
-
-    /// Breaker state as plain JSON with wall-clock times.
-    pub fn export_state(&self) -> Value {
-        self.inner.breakers.export()
-    }
-
-    /// Restores exported breaker state; entries it cannot use are reported
-    /// as `breaker` events with reason `import_ignored`.
-    pub fn import_state(&self, state: &Value) {
-        let (transitions, ignored) = self.inner.breakers.import(state);
-        let Some(sink) = &self.inner.events else {
-            return;
-        };
-        let at = self.inner.platform.clock.wall_ms();
-        let emit = |kind| {
-            sink.emit(&Event {
-                at,
-                trace_id: None,
-                request_id: None,
-                kind,
-            })
-        };
-        for t in &transitions {
-            emit(breaker_event(t));
-        }
-        for entry in ignored {
-            emit(EventKind::Breaker {
-                provider: entry.provider,
-                from: None,
-                to: None,
-                reason: Some("import_ignored".into()),
-                message: Some(entry.message),
-            });
-        }
     }
 
     /// Idempotent executions under way in this isolate.

@@ -23,7 +23,7 @@ pub use clock::{Clock, Sleeper};
 pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse};
 pub use kv::{put_if_absent_by_read, Consistency, KvStore, MemoryKv, StoreError};
 pub use random::Random;
-pub use tool::{Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
+pub use tool::{TokenFit, Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
 
 /// The host services one orchestrator runs on: time, sleep and randomness.
 #[derive(Clone)]

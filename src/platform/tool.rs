@@ -98,15 +98,31 @@ pub struct ToolEstimate {
     /// The model the tool will call but cannot price: a run with a cost
     /// budget refuses such a call rather than spend blind.
     pub unpriced_model: Option<String>,
+    /// Set by a tool that fits its output limit to the token budget (the
+    /// built-in tools): the call is then refused only when its prompt
+    /// cannot fit, and otherwise sent with the limit lowered.
+    pub fit: Option<TokenFit>,
+}
+
+/// What a tool that fits its call to the token budget needs: the prompt,
+/// and the output limit it would send unfitted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenFit {
+    /// Estimated prompt tokens.
+    pub prompt_tokens: u64,
+    /// The output limit (`max_tokens`) the call would send; `None`: no limit.
+    pub max_tokens: Option<u64>,
 }
 
 impl ToolEstimate {
-    /// What `n` such calls may use together.
+    /// What `n` such calls may use together. Several calls are checked at
+    /// their full size (each would fit itself to the whole budget left).
     pub fn times(&self, n: u64) -> Self {
         Self {
             tokens: self.tokens.map(|t| t.saturating_mul(n)),
             cost_usd: self.cost_usd.map(|c| c * n as f64),
             unpriced_model: self.unpriced_model.clone(),
+            fit: self.fit.filter(|_| n <= 1),
         }
     }
 }

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use crate::config;
-use crate::platform::{ToolEstimate, Usage};
+use crate::platform::{TokenFit, ToolEstimate, Usage};
 
 /// Which budget stopped a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,8 +51,11 @@ pub struct Exceeded {
     pub budget_type: BudgetType,
     /// Its limit.
     pub limit: f64,
-    /// Spent so far, or what spending would reach for a call not started.
+    /// What was actually spent.
     pub spent: f64,
+    /// For a call or wait refused before it started: the total it would
+    /// have needed (`spent` plus its estimate).
+    pub requested: Option<f64>,
 }
 
 /// What one run has spent against its [`Budget`].
@@ -96,6 +99,7 @@ impl Spend {
             budget_type: BudgetType::TimeMs,
             limit: self.budget.time_ms.unwrap_or(0.0),
             spent: now - self.started_at,
+            requested: None,
         }
     }
 
@@ -116,12 +120,18 @@ impl Spend {
     pub fn check_spend(&self, estimate: &ToolEstimate) -> Result<(), Exceeded> {
         if let Some(limit) = self.budget.tokens {
             let spent = self.usage.total_tokens as f64;
-            let would = spent + estimate.tokens.unwrap_or(0) as f64;
+            // A call that fits itself needs its prompt and one output token.
+            let needs = match estimate.fit {
+                Some(fit) => fit.prompt_tokens.saturating_add(1),
+                None => estimate.tokens.unwrap_or(0),
+            };
+            let would = spent + needs as f64;
             if spent >= limit || would > limit {
                 return Err(Exceeded {
                     budget_type: BudgetType::Tokens,
                     limit,
-                    spent: would,
+                    spent,
+                    requested: Some(would),
                 });
             }
         }
@@ -132,11 +142,26 @@ impl Spend {
                 return Err(Exceeded {
                     budget_type: BudgetType::CostUsd,
                     limit,
-                    spent: would,
+                    spent,
+                    requested: Some(would),
                 });
             }
         }
         Ok(())
+    }
+
+    /// The output limit a call fitting itself to the token budget sends:
+    /// `Some(n)` when the budget leaves less than its own limit (or it has
+    /// none), `None` when it goes unchanged.
+    pub fn fitted_max_tokens(&self, fit: &TokenFit) -> Option<u64> {
+        let limit = self.budget.tokens?;
+        let left = (limit - self.usage.total_tokens as f64).floor().max(0.0) as u64;
+        let allowed = left.saturating_sub(fit.prompt_tokens);
+        match fit.max_tokens {
+            Some(max) if max <= allowed => None,
+            _ if allowed == 0 => None,
+            _ => Some(allowed),
+        }
     }
 
     /// May a wait of `delay_ms` start at `now`, leaving time for a call after it?
@@ -145,7 +170,8 @@ impl Spend {
             (Some(limit), Some(left)) if left <= delay_ms => Err(Exceeded {
                 budget_type: BudgetType::TimeMs,
                 limit,
-                spent: now - self.started_at + delay_ms,
+                spent: now - self.started_at,
+                requested: Some(now - self.started_at + delay_ms),
             }),
             _ => Ok(()),
         }
@@ -165,6 +191,7 @@ impl Spend {
                 budget_type: BudgetType::Tokens,
                 limit,
                 spent: tokens,
+                requested: None,
             });
         }
         let cost = self.cost_usd.unwrap_or(0.0);
@@ -173,6 +200,7 @@ impl Spend {
                 budget_type: BudgetType::CostUsd,
                 limit,
                 spent: cost,
+                requested: None,
             });
         }
         Ok(())
@@ -209,7 +237,11 @@ mod tests {
                 0.0,
             )
             .unwrap_err();
-        assert_eq!((too_big.budget_type, too_big.spent), (BudgetType::Tokens, 101.0));
+        assert_eq!(
+            (too_big.budget_type, too_big.spent, too_big.requested),
+            (BudgetType::Tokens, 0.0, Some(101.0)),
+            "nothing was spent; the refused call needed 101"
+        );
         assert!(spend.charge(Some(Usage::new(60, 40, None)), Some(0.05)).is_ok());
         let e = spend.check_call(&ToolEstimate::default(), 0.0).unwrap_err();
         assert_eq!(e.budget_type, BudgetType::Tokens, "exhausted budget refuses any call");
@@ -222,5 +254,7 @@ mod tests {
             BudgetType::TimeMs
         );
         assert_eq!(spend.check_wait(0.0, 1000.0).unwrap_err().spent, 1000.0);
+        let wait = spend.check_wait(300.0, 800.0).unwrap_err();
+        assert_eq!((wait.spent, wait.requested), (800.0, Some(1100.0)));
     }
 }

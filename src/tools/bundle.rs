@@ -254,9 +254,11 @@ impl<V: Payload> Tool<V> for Bundle<V> {
                         break;
                     }
                     let signal = ctx.signal.child();
+                    // The bundle's own spend, so a replicate fits itself to what is left now.
                     let call_ctx = ToolContext {
                         traceparent: with_new_span(&ctx.traceparent, &*random),
                         signal: signal.clone(),
+                        spend: spend.clone(),
                         ..ctx.clone()
                     };
                     let index = signals.len();

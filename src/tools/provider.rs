@@ -18,7 +18,7 @@ use super::pricing::{ModelPrice, Pricing};
 use crate::config;
 use crate::error::{OrchestratorError, ToolError};
 use crate::payload::Payload;
-use crate::platform::{HttpClient, HttpRequest, Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
+use crate::platform::{HttpClient, HttpRequest, TokenFit, Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
 
 /// An API key: never printed, never serialised.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
@@ -64,6 +64,45 @@ fn opt_max_tokens<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>,
             "must be an integer from 1 to 10000000, got {n}"
         ))),
     }
+}
+
+/// What makes `name: value` a header `fetch` refuses (or one that could
+/// inject another): a name that is not an HTTP token, a value with NUL, CR
+/// or LF or a character above U+00FF.
+fn header_problem(name: &str, value: &str) -> Option<&'static str> {
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(token) {
+        return Some("has an invalid name");
+    }
+    if value.chars().any(|c| matches!(c, '\0' | '\r' | '\n') || c > '\u{ff}') {
+        return Some("has an invalid value (control or non-Latin-1 characters)");
+    }
+    None
+}
+
+/// A header name fit for a message: cut short and printable.
+fn redact_name(name: &str) -> String {
+    name.chars()
+        .take(64)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect()
+}
+
+/// What fitting `chat` to a token budget starts from (the same numbers the
+/// orchestrator's pre-check sees through [`ToolEstimate::fit`]).
+fn token_fit(chat: &ChatRequest) -> TokenFit {
+    TokenFit {
+        prompt_tokens: chat.prompt_tokens_estimate(),
+        max_tokens: chat.max_tokens,
+    }
+}
+
+/// `chat` with its output limit lowered to what the run's token budget leaves.
+fn fitted(mut chat: ChatRequest, ctx: &ToolContext) -> ChatRequest {
+    if let Some(max) = ctx.spend.fitted_max_tokens(&token_fit(&chat)) {
+        chat.max_tokens = Some(max);
+    }
+    chat
 }
 
 /// `openaiChat({...})` / `anthropicMessages({...})` configuration.
@@ -150,6 +189,16 @@ impl<W: WireFormat> ProviderTool<W> {
     /// `invalid_config` naming the field.
     pub fn from_json(value: &Value, field: &str, http: Rc<dyn HttpClient>) -> Result<Self, OrchestratorError> {
         let config: ProviderConfig = config::from_json(value, field)?;
+        if let Some((name, problem)) = config
+            .headers
+            .iter()
+            .find_map(|(k, v)| header_problem(k, v).map(|p| (k, p)))
+        {
+            return Err(OrchestratorError::config(
+                format!("{field}.headers.{}", redact_name(name)),
+                problem,
+            ));
+        }
         if config.provider.as_ref().is_some_and(|p| p.is_empty() || p.len() > 128) {
             return Err(OrchestratorError::config(
                 format!("{field}.provider"),
@@ -171,7 +220,10 @@ impl<W: WireFormat> ProviderTool<W> {
         self.config.api_key.as_ref().map(ApiKey::expose)
     }
 
-    fn http_request(&self, chat: &ChatRequest, ctx: &ToolContext) -> HttpRequest {
+    /// The request to send; a header the caller's input made invalid is a
+    /// non-retryable client error here, before `fetch` would reject it as a
+    /// (retryable, breaker-counting) network failure.
+    fn http_request(&self, chat: &ChatRequest, ctx: &ToolContext) -> Result<HttpRequest, ToolError> {
         let base = self.config.base_url.as_deref().unwrap_or(W::DEFAULT_BASE_URL);
         let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
         headers.extend(W::auth_headers(self.secret()));
@@ -183,12 +235,15 @@ impl<W: WireFormat> ProviderTool<W> {
         );
         headers.push(("traceparent".into(), ctx.traceparent.clone()));
         headers.push(("x-request-id".into(), ctx.request_id.clone()));
-        HttpRequest {
+        if let Some((name, problem)) = headers.iter().find_map(|(k, v)| header_problem(k, v).map(|p| (k, p))) {
+            return Err(ToolError::client(format!("header `{}` {problem}", redact_name(name))));
+        }
+        Ok(HttpRequest {
             method: "POST".into(),
             url: format!("{base}{}", W::PATH),
             headers,
             body: Some(W::body(chat).to_string()),
-        }
+        })
     }
 }
 
@@ -206,8 +261,9 @@ impl<W: WireFormat, V: Payload> Tool<V> for ProviderTool<W> {
         let chat = request
             .to_json()
             .map_err(|m| ToolError::client(format!("the request cannot be read: {m}")))
-            .and_then(|json| ChatRequest::build(&json, options, &self.defaults()));
-        let prepared = chat.map(|chat| (self.http_request(&chat, &ctx), chat.model));
+            .and_then(|json| ChatRequest::build(&json, options, &self.defaults()))
+            .map(|chat| fitted(chat, &ctx));
+        let prepared = chat.and_then(|chat| Ok((self.http_request(&chat, &ctx)?, chat.model)));
         let http = Rc::clone(&self.http);
         let pricing = self.pricing.clone();
         let provider = self.provider.clone();
@@ -253,7 +309,8 @@ impl<W: WireFormat, V: Payload> Tool<V> for ProviderTool<W> {
         ToolEstimate {
             tokens: Some(prompt.saturating_add(completion)),
             cost_usd: price.map(|p| p.cost(&Usage::new(prompt, completion, None))),
-            unpriced_model: price.is_none().then_some(chat.model),
+            unpriced_model: price.is_none().then_some(chat.model.clone()),
+            fit: Some(token_fit(&chat)),
         }
     }
 }

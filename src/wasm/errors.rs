@@ -264,10 +264,14 @@ pub fn error_to_js(error: &OrchestratorError) -> Object {
             budget_type,
             limit,
             spent,
+            requested,
         } => {
             set(&out, "budgetType", budget_type.as_str());
             set(&out, "limit", *limit);
             set(&out, "spent", *spent);
+            if let Some(requested) = requested {
+                set(&out, "requested", *requested);
+            }
         }
         OrchestratorError::Conflict { key, reason } => {
             set(&out, "key", key.as_str());

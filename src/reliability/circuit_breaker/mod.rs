@@ -14,9 +14,11 @@
 
 mod breaker;
 mod config;
+mod import;
 mod registry;
 mod window;
 
 pub use breaker::{CircuitBreaker, CircuitState, Transition};
 pub use config::{BreakerConfig, BreakerConfigs};
-pub use registry::{BreakerRegistry, BreakerTransition, CircuitSnapshot, ImportIgnored, Permit};
+pub use import::MAX_PROVIDER_NAME;
+pub use registry::{BreakerRegistry, BreakerTransition, CircuitSnapshot, ImportIgnored, Permit, MAX_EXTRA_BREAKERS};

@@ -1,20 +1,20 @@
 //! One breaker per provider, permits, snapshots, export and import.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::breaker::State;
-use super::window::FailureWindow;
 use super::{BreakerConfigs, CircuitBreaker, CircuitState, Transition};
 use crate::platform::Clock;
 
-/// At most this many breakers are kept: provider names come from the
-/// registered tools, but an imported state could name any number.
-const MAX_BREAKERS: usize = 1024;
+/// At most this many breakers are kept beyond the configured providers'
+/// (those named in `circuitBreakers` and those of registered tools): an
+/// imported state could name any number, and must never crowd them out.
+pub const MAX_EXTRA_BREAKERS: usize = 64;
 
 /// A transition with the provider it happened to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,19 +56,31 @@ pub struct CircuitSnapshot {
 
 /// The breakers of one orchestrator.
 pub struct BreakerRegistry {
-    configs: BreakerConfigs,
-    clock: Rc<dyn Clock>,
-    breakers: RefCell<BTreeMap<String, CircuitBreaker>>,
+    pub(super) configs: BreakerConfigs,
+    pub(super) clock: Rc<dyn Clock>,
+    /// Providers that always get a breaker.
+    pub(super) configured: BTreeSet<String>,
+    pub(super) breakers: RefCell<BTreeMap<String, CircuitBreaker>>,
 }
 
 impl BreakerRegistry {
-    /// An empty registry; breakers are created on first use.
-    pub fn new(configs: BreakerConfigs, clock: Rc<dyn Clock>) -> Self {
+    /// An empty registry; breakers are created on first use. `providers`
+    /// (those of the registered tools) and every provider named in `configs`
+    /// always get a breaker; others (from an import) are bounded.
+    pub fn new(configs: BreakerConfigs, providers: impl IntoIterator<Item = String>, clock: Rc<dyn Clock>) -> Self {
+        let configured = configs.0.keys().cloned().chain(providers).collect();
         Self {
             configs,
             clock,
+            configured,
             breakers: RefCell::new(BTreeMap::new()),
         }
+    }
+
+    /// Whether `provider` may get a breaker it does not have yet.
+    pub(super) fn has_room_for(&self, breakers: &BTreeMap<String, CircuitBreaker>, provider: &str) -> bool {
+        self.configured.contains(provider)
+            || breakers.keys().filter(|k| !self.configured.contains(*k)).count() < MAX_EXTRA_BREAKERS
     }
 
     /// Whether `provider`'s breaker refuses calls right now.
@@ -82,8 +94,8 @@ impl BreakerRegistry {
     pub fn acquire(self: &Rc<Self>, provider: &str) -> (Option<Permit>, Option<BreakerTransition>) {
         let now = self.clock.now_ms();
         let mut breakers = self.breakers.borrow_mut();
-        if !breakers.contains_key(provider) && breakers.len() >= MAX_BREAKERS {
-            // Cannot happen with providers from config; never refuse a call for it.
+        if !breakers.contains_key(provider) && !self.has_room_for(&breakers, provider) {
+            // Cannot happen with providers of registered tools; never refuse a call for it.
             return (Some(Permit::untracked(self)), None);
         }
         let breaker = breakers
@@ -168,101 +180,6 @@ impl BreakerRegistry {
             })
             .collect();
         json!({ "version": 1, "breakers": breakers })
-    }
-
-    /// Restores what [`Self::export`] produced (possibly in another isolate).
-    /// Returns the transitions made and the entries it could not use.
-    pub fn import(&self, state: &Value) -> (Vec<BreakerTransition>, Vec<ImportIgnored>) {
-        let mut transitions = Vec::new();
-        let mut ignored = Vec::new();
-        let Some(entries) = state.get("breakers").and_then(Value::as_object) else {
-            ignored.push(ImportIgnored {
-                provider: String::new(),
-                message: "expected an object with `breakers`".into(),
-            });
-            return (transitions, ignored);
-        };
-        let now = self.clock.now_ms();
-        let to_mono = now - self.clock.wall_ms();
-        let mut breakers = self.breakers.borrow_mut();
-        for (provider, entry) in entries {
-            if !breakers.contains_key(provider) && breakers.len() >= MAX_BREAKERS {
-                ignored.push(ImportIgnored {
-                    provider: provider.clone(),
-                    message: "too many breakers".into(),
-                });
-                continue;
-            }
-            let config = self.configs.for_provider(provider);
-            let window_ms = config.window_size * 1000.0;
-            let state = match parse_state(entry, to_mono, now, window_ms, config.failure_threshold) {
-                Ok(state) => state,
-                Err(message) => {
-                    ignored.push(ImportIgnored {
-                        provider: provider.clone(),
-                        message,
-                    });
-                    continue;
-                }
-            };
-            let breaker = breakers
-                .entry(provider.clone())
-                .or_insert_with(|| CircuitBreaker::new(config));
-            let from = breaker.state();
-            breaker.state = state;
-            breaker.generation = breaker.generation.wrapping_add(1);
-            if breaker.state() != from {
-                transitions.push(BreakerTransition {
-                    provider: provider.clone(),
-                    transition: Transition {
-                        from,
-                        to: breaker.state(),
-                        reason: "import",
-                    },
-                });
-            }
-        }
-        (transitions, ignored)
-    }
-}
-
-fn parse_state(entry: &Value, to_mono: f64, now: f64, window_ms: f64, threshold: u32) -> Result<State, String> {
-    let finite = |v: &Value| v.as_f64().filter(|x| x.is_finite());
-    match entry.get("state").and_then(Value::as_str) {
-        Some("closed") => {
-            let mut failures = FailureWindow::default();
-            let list = match entry.get("failures") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(finite)
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or("`failures` must hold numbers")?,
-                Some(_) => return Err("`failures` must be an array".into()),
-            };
-            for at in list.into_iter().map(|t| t + to_mono).filter(|t| *t <= now) {
-                failures.record(at, window_ms, threshold);
-            }
-            Ok(State::Closed { failures })
-        }
-        Some("open") => {
-            let opened_at = entry
-                .get("openedAt")
-                .and_then(finite)
-                .ok_or("`openedAt` must be a number")?;
-            // A time in the future (clock skew between isolates) counts as now.
-            Ok(State::Open {
-                opened_at: (opened_at + to_mono).min(now),
-            })
-        }
-        Some("half_open") => {
-            let successes = entry.get("successes").and_then(Value::as_u64).unwrap_or(0);
-            Ok(State::HalfOpen {
-                in_flight: 0,
-                successes: u32::try_from(successes).unwrap_or(0),
-            })
-        }
-        _ => Err("`state` must be closed, open or half_open".into()),
     }
 }
 
