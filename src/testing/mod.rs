@@ -23,7 +23,10 @@ use crate::platform::{Platform, Random};
 /// seed, or to soak with others), else a fixed default, so a test run is reproducible.
 pub fn test_seed() -> u64 {
     const DEFAULT_SEED: u64 = 20_261_201;
-    std::env::var("RO_SEED").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(DEFAULT_SEED)
+    std::env::var("RO_SEED")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_SEED)
 }
 
 /// Proptest settings for this crate's unit tests: `cases` cases from [`test_seed`], which is
