@@ -1,7 +1,8 @@
 //! Deterministic fault simulation: randomized schedules of tool outcomes (success, 429 with and
 //! without Retry-After, 5xx, timeouts, network errors, client errors), store faults (failing or
-//! slow get / put / putIfAbsent / delete), concurrent duplicate keys and cancellations, all on a
-//! virtual clock with a seeded RNG. Every run is checked against the invariants users rely on;
+//! slow get / put / putIfAbsent / delete), concurrent and late duplicate keys, cancellations,
+//! idempotency TTLs shorter than the runs, stores that keep records past their expiry (coarse
+//! TTLs), and several isolates sharing an atomic store, all on a virtual clock with a seeded RNG. Every run is checked against the invariants users rely on;
 //! a violation names its seed so `RO_SIM_SEED=<seed> RO_SIM_RUNS=1` replays it.
 //!
 //! `RO_SIM_RUNS` (default 100,000 runs) sets the size; a longer soak is `RO_SIM_RUNS=2000000`.

@@ -47,7 +47,10 @@ impl fmt::Display for StoreError {
 ///
 /// Values are opaque strings; records carry their own expiry, so a store
 /// whose TTL is coarse (Workers KV rounds up to 60 s) still expires them
-/// on time.
+/// on time: a record the store still holds past its own expiry is replaced,
+/// with [`KvStore::compare_and_swap`] when the store has an atomic one
+/// (once-only even when several runs race to replace it), else by delete
+/// then [`KvStore::put_if_absent`] (two racing runs can both win).
 pub trait KvStore {
     /// The value under `key`, or `None`.
     fn get<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<Option<String>, StoreError>>;
