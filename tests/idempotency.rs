@@ -11,6 +11,8 @@
 )]
 
 mod common;
+#[path = "idempotency/hardening.rs"]
+mod hardening;
 
 use std::cell::RefCell;
 use std::rc::Rc;

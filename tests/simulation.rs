@@ -1,7 +1,8 @@
 //! Deterministic fault simulation: randomized schedules of tool outcomes (success, 429 with and
 //! without Retry-After, 5xx, timeouts, network errors, client errors), store faults (failing or
-//! slow get / put / putIfAbsent / delete), concurrent duplicate keys and cancellations, all on a
-//! virtual clock with a seeded RNG. Every run is checked against the invariants users rely on;
+//! slow get / put / putIfAbsent / delete), concurrent and late duplicate keys, cancellations,
+//! idempotency TTLs shorter than the runs, stores that keep records past their expiry (coarse
+//! TTLs), and several isolates sharing an atomic store, all on a virtual clock with a seeded RNG. Every run is checked against the invariants users rely on;
 //! a violation names its seed so `RO_SIM_SEED=<seed> RO_SIM_RUNS=1` replays it.
 //!
 //! `RO_SIM_RUNS` (default 100,000 runs) sets the size; a longer soak is `RO_SIM_RUNS=2000000`.
@@ -21,11 +22,15 @@ use std::rc::Rc;
 use futures::future::{self, Either, LocalBoxFuture};
 use reliable_orchestrator::testing::{virtual_platform, VirtualClock};
 use reliable_orchestrator::{
-    AbortReason, AbortSignal, Clock, Consistency, Event, EventKind, EventSink, KvStore, MemoryKv, Orchestrator,
-    OrchestratorConfig, RetryHint, RunOptions, Sleeper, StoreError, Tool, ToolContext, ToolError, ToolErrorCategory,
-    ToolEstimate, ToolOutput, Usage,
+    AbortReason, AbortSignal, Clock, Event, EventKind, EventSink, KvStore, MemoryKv, Orchestrator, OrchestratorConfig,
+    RetryHint, RunError, RunOptions, RunResult, Sleeper, Tool, ToolContext, ToolError, ToolErrorCategory, ToolEstimate,
+    ToolOutput, Usage,
 };
 use serde_json::{json, Value};
+
+#[path = "simulation/kv.rs"]
+mod kv;
+use kv::ChaosKv;
 
 /// xorshift64*: the simulation's only source of randomness.
 struct Rng(Cell<u64>);
@@ -64,8 +69,9 @@ struct World {
     half_open_in_flight: RefCell<HashMap<String, u32>>,
     half_open_max: u32,
     key_in_flight: RefCell<HashMap<String, u32>>,
-    /// Keys whose result was recorded: any later execution is a double execution.
-    recorded: RefCell<HashMap<String, bool>>,
+    /// Keys whose result was recorded, and until when (monotonic ms): an
+    /// execution before then is a double execution.
+    recorded: RefCell<HashMap<String, f64>>,
     /// Tokens used by calls, per run (request id).
     tokens_by_run: RefCell<HashMap<String, u64>>,
     keyed_calls: Cell<u64>,
@@ -77,6 +83,24 @@ struct World {
 impl World {
     fn violate(&self, what: String) {
         self.violations.borrow_mut().push(format!("seed {}: {what}", self.seed));
+    }
+
+    /// A run that executed and recorded its result holds its key for the TTL
+    /// from about now: its expiry was set when the write began, at most one
+    /// store operation ago (< 5 ms).
+    fn note_recorded<T>(
+        &self,
+        request_id: &str,
+        key: Option<&str>,
+        outcome: &Result<RunResult<T>, RunError<T>>,
+        ttl_ms: f64,
+    ) {
+        let executed = matches!(outcome, Ok(r) if !r.cached);
+        let store_failed = self.store_failed_runs.borrow().iter().any(|id| id == request_id);
+        if let (Some(key), true, false) = (key, executed, store_failed) {
+            let until = self.clock.now_ms() + ttl_ms - 5.0;
+            self.recorded.borrow_mut().insert(key.to_owned(), until);
+        }
     }
 }
 
@@ -177,7 +201,11 @@ impl Tool<Value> for ChaosTool {
             if *n > 1 {
                 w.violate(format!("key {key} executing {n} times at once"));
             }
-            if w.recorded.borrow().get(key).copied().unwrap_or(false) {
+            if w.recorded
+                .borrow()
+                .get(key)
+                .is_some_and(|until| w.clock.now_ms() < *until)
+            {
                 w.violate(format!("key {key} executed again after its result was recorded"));
             }
         }
@@ -228,71 +256,6 @@ impl Tool<Value> for ChaosTool {
     }
 }
 
-/// A store whose operations fail or lag at random (fail-closed runs must then not execute).
-struct ChaosKv {
-    inner: MemoryKv,
-    world: Rc<World>,
-    failure_rate: f64,
-    always_fail: bool,
-}
-
-impl ChaosKv {
-    fn gate(&self, operation: &'static str) -> LocalBoxFuture<'static, Result<(), StoreError>> {
-        let fail = self.always_fail || self.world.rng.chance(self.failure_rate);
-        let wait = self.world.clock.sleep(self.world.rng.below(5) as f64);
-        Box::pin(async move {
-            wait.await;
-            if fail {
-                Err(StoreError {
-                    operation,
-                    message: "injected".into(),
-                })
-            } else {
-                Ok(())
-            }
-        })
-    }
-}
-
-impl KvStore for ChaosKv {
-    fn get<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<Option<String>, StoreError>> {
-        let gate = self.gate("get");
-        Box::pin(async move {
-            gate.await?;
-            self.inner.get(key).await
-        })
-    }
-    fn put<'a>(&'a self, key: &'a str, value: String, ttl_ms: f64) -> LocalBoxFuture<'a, Result<(), StoreError>> {
-        let gate = self.gate("put");
-        Box::pin(async move {
-            gate.await?;
-            self.inner.put(key, value, ttl_ms).await
-        })
-    }
-    fn delete<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>> {
-        let gate = self.gate("delete");
-        Box::pin(async move {
-            gate.await?;
-            self.inner.delete(key).await
-        })
-    }
-    fn put_if_absent<'a>(
-        &'a self,
-        key: &'a str,
-        value: String,
-        ttl_ms: f64,
-    ) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
-        let gate = self.gate("put_if_absent");
-        Box::pin(async move {
-            gate.await?;
-            self.inner.put_if_absent(key, value, ttl_ms).await
-        })
-    }
-    fn consistency(&self) -> Consistency {
-        Consistency::Strong
-    }
-}
-
 /// A finished run: request id, key, token budget, deadline, elapsed ms, cached or error code.
 type Outcome = (
     String,
@@ -312,6 +275,16 @@ fn scenario(seed: u64, runs_wanted: u64) -> (u64, Vec<String>) {
     let threshold = 1 + rng.below(5);
     let half_open_max = 1 + rng.below(2) as u32;
     let store_mode = rng.below(20);
+    // Short TTLs against runs that last longer; stores that keep records past their expiry
+    // (Workers KV's 60 s minimum); several isolates sharing an atomic store.
+    let ttl_ms = if rng.chance(0.3) {
+        10 + rng.below(400)
+    } else {
+        3_600_000
+    };
+    let coarse = rng.chance(0.3);
+    let atomic = rng.chance(0.7);
+    let isolates = if atomic { 1 + rng.below(3) } else { 1 };
     let world = Rc::new(World {
         seed,
         rng,
@@ -336,6 +309,7 @@ fn scenario(seed: u64, runs_wanted: u64) -> (u64, Vec<String>) {
             "idempotencyEnabled": true,
             "idempotencyStoreFailure": "fail",
             "attemptTimeoutMs": 300,
+            "idempotencyTtlMs": ttl_ms,
         },
     });
     let store = Rc::new(ChaosKv {
@@ -343,22 +317,29 @@ fn scenario(seed: u64, runs_wanted: u64) -> (u64, Vec<String>) {
         world: Rc::clone(&world),
         failure_rate: if store_mode < 4 { 0.2 } else { 0.0 },
         always_fail: store_mode == 4,
+        atomic,
+        coarse,
     });
-    let tool = |provider: &str| {
+    // Each isolate has its own breakers: its providers carry its number.
+    let tool = |isolate: u64, provider: &str| {
         Rc::new(ChaosTool {
-            provider: provider.into(),
+            provider: format!("i{isolate}-{provider}"),
             world: Rc::clone(&world),
         }) as Rc<dyn Tool<Value>>
     };
-    let orchestrator = Orchestrator::builder(virtual_platform(&clock, seed))
-        .config(OrchestratorConfig::from_json(&config).unwrap())
-        .tool("primary", tool("openai"))
-        .tool("secondary", tool("anthropic"))
-        .tool("tertiary", tool("openai"))
-        .store(store)
-        .events(Rc::clone(&world) as Rc<dyn EventSink>)
-        .build()
-        .unwrap();
+    let orchestrators: Vec<Orchestrator<Value>> = (0..isolates)
+        .map(|i| {
+            Orchestrator::builder(virtual_platform(&clock, seed + i))
+                .config(OrchestratorConfig::from_json(&config).unwrap())
+                .tool("primary", tool(i, "openai"))
+                .tool("secondary", tool(i, "anthropic"))
+                .tool("tertiary", tool(i, "openai"))
+                .store(Rc::clone(&store) as Rc<dyn KvStore>)
+                .events(Rc::clone(&world) as Rc<dyn EventSink>)
+                .build()
+                .unwrap()
+        })
+        .collect();
 
     let mut made = 0;
     let mut batch_no = 0u64;
@@ -395,10 +376,17 @@ fn scenario(seed: u64, runs_wanted: u64) -> (u64, Vec<String>) {
             options.signal = Some(signal.clone());
             // One run in ten is cancelled through its signal at a random time.
             let cancel = world.rng.chance(0.1).then(|| clock.sleep(world.rng.below(500) as f64));
+            let orchestrator = &orchestrators[world.rng.below(isolates) as usize];
             let run = orchestrator.run(request, options);
-            let started = clock.now_ms();
+            // Some runs start late, when earlier runs with their key may still be going.
+            let start = world.rng.chance(0.4).then(|| clock.sleep(world.rng.below(800) as f64));
             let clock2 = Rc::clone(&clock);
+            let world2 = Rc::clone(&world);
             futures.push(Box::pin(async move {
+                if let Some(start) = start {
+                    start.await;
+                }
+                let started = clock2.now_ms();
                 let canceller = async move {
                     if let Some(sleep) = cancel {
                         sleep.await;
@@ -411,6 +399,7 @@ fn scenario(seed: u64, runs_wanted: u64) -> (u64, Vec<String>) {
                     Either::Right(_) => unreachable!(),
                 };
                 let elapsed = clock2.now_ms() - started;
+                world2.note_recorded(&request_id, key.as_deref(), &outcome, ttl_ms as f64);
                 (
                     request_id,
                     key,
@@ -428,7 +417,7 @@ fn scenario(seed: u64, runs_wanted: u64) -> (u64, Vec<String>) {
                 break;
             }
         };
-        for (request_id, key, budget, timeout, elapsed, outcome) in results {
+        for (request_id, _key, budget, timeout, elapsed, outcome) in results {
             made += 1;
             if let Some(t) = timeout {
                 if elapsed > t + 1e-6 {
@@ -442,13 +431,7 @@ fn scenario(seed: u64, runs_wanted: u64) -> (u64, Vec<String>) {
                 }
             }
             match &outcome {
-                Ok(false) => {
-                    let store_failed = world.store_failed_runs.borrow().contains(&request_id);
-                    if let (Some(k), false) = (&key, store_failed) {
-                        world.recorded.borrow_mut().insert(k.clone(), true);
-                    }
-                }
-                Ok(true) => {}
+                Ok(_) => {}
                 Err(code) => {
                     let known = [
                         "tool_failed",
@@ -478,11 +461,9 @@ fn scenario(seed: u64, runs_wanted: u64) -> (u64, Vec<String>) {
             world.keyed_calls.get()
         ));
     }
-    if orchestrator.in_flight() != 0 {
-        world.violate(format!(
-            "{} executions still registered after every run ended",
-            orchestrator.in_flight()
-        ));
+    let in_flight: usize = orchestrators.iter().map(Orchestrator::in_flight).sum();
+    if in_flight != 0 {
+        world.violate(format!("{in_flight} executions still registered after every run ended"));
     }
     let violations = world.violations.borrow().clone();
     (made, violations)

@@ -8,6 +8,7 @@ mod attempts;
 mod config;
 mod context;
 mod keyed;
+mod lead;
 mod state;
 
 use std::cell::RefCell;
@@ -93,7 +94,7 @@ pub(crate) struct Inner<V: Payload> {
     reliability: ReliabilityConfig,
     store: Rc<dyn KvStore>,
     events: Option<Rc<dyn EventSink>>,
-    flights: Rc<SingleFlight<Outcome<V>>>,
+    flights: Rc<SingleFlight<keyed::Led<V>>>,
 }
 
 impl<V: Payload> Inner<V> {

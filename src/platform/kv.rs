@@ -31,7 +31,7 @@ impl Consistency {
 /// A store operation failed (network, quota, a throwing JS store).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoreError {
-    /// Which operation: `get`, `put`, `delete` or `putIfAbsent`.
+    /// Which operation: `get`, `put`, `delete`, `putIfAbsent` or `compareAndSwap`.
     pub operation: &'static str,
     /// What the store said.
     pub message: String,
@@ -47,7 +47,10 @@ impl fmt::Display for StoreError {
 ///
 /// Values are opaque strings; records carry their own expiry, so a store
 /// whose TTL is coarse (Workers KV rounds up to 60 s) still expires them
-/// on time.
+/// on time: a record the store still holds past its own expiry is replaced,
+/// with [`KvStore::compare_and_swap`] when the store has an atomic one
+/// (once-only even when several runs race to replace it), else by delete
+/// then [`KvStore::put_if_absent`] (two racing runs can both win).
 pub trait KvStore {
     /// The value under `key`, or `None`.
     fn get<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<Option<String>, StoreError>>;
@@ -76,10 +79,55 @@ pub trait KvStore {
         put_if_absent_by_read(self, key, value, ttl_ms)
     }
 
+    /// Whether [`KvStore::compare_and_swap`] is a real compare-and-swap.
+    ///
+    /// When it is not, a record kept past its own expiry (by a store whose
+    /// TTL is coarse, as Workers KV's 60 s minimum) is replaced by deleting
+    /// it then claiming the key with [`KvStore::put_if_absent`]: two runs
+    /// replacing the same expired record at once can then both claim the key,
+    /// so the expiry boundary is not once-only on such a store.
+    fn atomic_compare_and_swap(&self) -> bool {
+        false
+    }
+
+    /// Replaces the value under `key` with `new` (kept about `ttl_ms`) only
+    /// if it is exactly `expected_old`; `true` when it replaced it, `false`
+    /// when the key holds anything else or nothing.
+    ///
+    /// The default reads then writes, which two isolates can interleave;
+    /// stores that can do better override it and [`KvStore::atomic_compare_and_swap`].
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected_old: &'a str,
+        new: String,
+        ttl_ms: f64,
+    ) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
+        compare_and_swap_by_read(self, key, expected_old, new, ttl_ms)
+    }
+
     /// The guarantee the store gives readers.
     fn consistency(&self) -> Consistency {
         Consistency::Eventual
     }
+}
+
+/// `compare_and_swap` for stores without one: read, then write if the value
+/// is the expected one. Two isolates can interleave between the two steps.
+pub fn compare_and_swap_by_read<'a, S: KvStore + ?Sized>(
+    store: &'a S,
+    key: &'a str,
+    expected_old: &'a str,
+    new: String,
+    ttl_ms: f64,
+) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
+    Box::pin(async move {
+        if store.get(key).await?.as_deref() != Some(expected_old) {
+            return Ok(false);
+        }
+        store.put(key, new, ttl_ms).await?;
+        Ok(true)
+    })
 }
 
 /// `put_if_absent` for stores without a compare-and-set: read, then write
@@ -194,6 +242,24 @@ impl KvStore for MemoryKv {
             true
         };
         Box::pin(future::ready(Ok(stored)))
+    }
+
+    fn atomic_compare_and_swap(&self) -> bool {
+        true
+    }
+
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected_old: &'a str,
+        new: String,
+        ttl_ms: f64,
+    ) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
+        let swapped = self.live(key).as_deref() == Some(expected_old);
+        if swapped {
+            self.insert(key, new, ttl_ms);
+        }
+        Box::pin(future::ready(Ok(swapped)))
     }
 
     fn consistency(&self) -> Consistency {

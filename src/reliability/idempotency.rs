@@ -201,7 +201,8 @@ pub fn classify(stored: Option<&str>, fingerprint: &str, conflict_detection: boo
     }
 }
 
-type Flight<T> = Shared<LocalBoxFuture<'static, T>>;
+/// An execution under way, shared by the runs that joined it.
+pub type Flight<T> = Shared<LocalBoxFuture<'static, T>>;
 
 /// Runs with the same key in one isolate share one execution.
 pub struct SingleFlight<T: Clone> {

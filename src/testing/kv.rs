@@ -6,10 +6,12 @@ use std::rc::Rc;
 use futures::future::LocalBoxFuture;
 
 use super::VirtualClock;
-use crate::platform::{Consistency, KvStore, MemoryKv, Sleeper, StoreError};
+use crate::platform::{compare_and_swap_by_read, Consistency, KvStore, MemoryKv, Sleeper, StoreError};
 
 /// A [`MemoryKv`] whose operations can be made to fail or lag, and which
-/// counts them. With `atomic` off it claims no compare-and-set, as Workers KV.
+/// counts them. With `atomic` off it claims no compare-and-set, as Workers KV;
+/// with `coarse_ttl_ms` set it keeps every value at least that long, as
+/// Workers KV's 60 s minimum TTL.
 pub struct FlakyKv {
     inner: MemoryKv,
     clock: Rc<VirtualClock>,
@@ -25,6 +27,10 @@ pub struct FlakyKv {
     pub delay_ms: Cell<f64>,
     /// Whether `put_if_absent` is atomic.
     pub atomic: Cell<bool>,
+    /// Whether `compare_and_swap` is atomic (only while `atomic` is too).
+    pub atomic_cas: Cell<bool>,
+    /// The shortest TTL the store keeps a value for (0: exact TTLs).
+    pub coarse_ttl_ms: Cell<f64>,
     /// Operations performed.
     pub ops: Cell<u32>,
 }
@@ -41,6 +47,8 @@ impl FlakyKv {
             fail_delete: Cell::new(false),
             delay_ms: Cell::new(0.0),
             atomic: Cell::new(true),
+            atomic_cas: Cell::new(true),
+            coarse_ttl_ms: Cell::new(0.0),
             ops: Cell::new(0),
         }
     }
@@ -53,6 +61,10 @@ impl FlakyKv {
     /// Whether no entry is live.
     pub fn is_empty(&self) -> bool {
         self.inner.is_empty()
+    }
+
+    fn ttl(&self, ttl_ms: f64) -> f64 {
+        ttl_ms.max(self.coarse_ttl_ms.get())
     }
 
     fn begin(&self, operation: &'static str, fail: bool) -> LocalBoxFuture<'static, Result<(), StoreError>> {
@@ -85,7 +97,7 @@ impl KvStore for FlakyKv {
         let gate = self.begin("put", self.fail_put.get());
         Box::pin(async move {
             gate.await?;
-            self.inner.put(key, value, ttl_ms).await
+            self.inner.put(key, value, self.ttl(ttl_ms)).await
         })
     }
 
@@ -110,7 +122,30 @@ impl KvStore for FlakyKv {
         let gate = self.begin("putIfAbsent", self.fail_put_if_absent.get());
         Box::pin(async move {
             gate.await?;
-            self.inner.put_if_absent(key, value, ttl_ms).await
+            self.inner.put_if_absent(key, value, self.ttl(ttl_ms)).await
+        })
+    }
+
+    fn atomic_compare_and_swap(&self) -> bool {
+        self.atomic.get() && self.atomic_cas.get()
+    }
+
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected_old: &'a str,
+        new: String,
+        ttl_ms: f64,
+    ) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
+        if !self.atomic_compare_and_swap() {
+            return compare_and_swap_by_read(self, key, expected_old, new, ttl_ms);
+        }
+        let gate = self.begin("compareAndSwap", self.fail_put.get());
+        Box::pin(async move {
+            gate.await?;
+            self.inner
+                .compare_and_swap(key, expected_old, new, self.ttl(ttl_ms))
+                .await
         })
     }
 

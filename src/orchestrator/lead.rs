@@ -1,0 +1,241 @@
+//! Leading a keyed execution: read the record, replay or refuse it, else
+//! claim the key with a lease that covers the whole run, execute, and record
+//! the result (or free the key: failures are not cached).
+//!
+//! A record kept past its own `expiresAt` (a store whose TTL is coarse, or a
+//! dead leader's lease) is replaced: by compare-and-swap when the store has
+//! an atomic one, so several runs racing to replace it still execute once;
+//! otherwise by delete then `put_if_absent`, which two racing runs can both win.
+
+use std::future::Future;
+use std::rc::Rc;
+
+use futures::future::{self, Either};
+
+use super::attempts::execute;
+use super::config::StoreFailurePolicy;
+use super::context::RunContext;
+use super::keyed::{conflict, idempotency_event, settle_found, Keyed, Led};
+use super::{Done, Failure, Outcome};
+use crate::error::{ConflictReason, OrchestratorError};
+use crate::payload::Payload;
+use crate::planning::PlanEntry;
+use crate::platform::{KvStore, StoreError};
+use crate::reliability::idempotency::{classify, Record, StoredResult};
+use crate::reliability::timeout::until_aborted;
+
+/// How long an in-progress record holds its key when the run has no deadline.
+const DEFAULT_LEASE_MS: f64 = 300_000.0;
+/// How long writing the final record may take after the tool ran.
+const RECORD_GRACE_MS: f64 = 2_000.0;
+
+/// Why the leader ends before executing.
+enum Stop<V> {
+    /// With this (a replay, a conflict, its own abort).
+    Ended(Led<V>),
+    /// The store failed: fail, or run without idempotency.
+    Store(StoreError),
+}
+
+/// The leader: read, claim, execute, record. `inherited` is a lease a
+/// stopped leader of this isolate left in the store, which this run may replace.
+pub(super) async fn lead<V: Payload>(
+    ctx: Rc<RunContext<V>>,
+    request: V,
+    candidates: Vec<PlanEntry>,
+    keyed: Keyed,
+    inherited: Option<String>,
+) -> Led<V> {
+    match claim_key(&ctx, &keyed, inherited.as_deref()).await {
+        Ok(lease) => {
+            ctx.emit(|| idempotency_event("miss", &keyed.key));
+            let outcome = execute(&ctx, &request, candidates).await;
+            let freed = record(&ctx, &keyed, &outcome).await;
+            settle(&ctx, outcome, (!freed).then_some(lease))
+        }
+        Err(Stop::Ended(led)) => led,
+        Err(Stop::Store(error)) => {
+            let outcome = store_failed(&ctx, &request, candidates, &keyed.key, error).await;
+            settle(&ctx, outcome, None)
+        }
+    }
+}
+
+/// Whether a failure is the leader's own (its signal, deadline or budget)
+/// rather than the execution's: followers then take over instead of sharing it.
+fn own_stop<V>(ctx: &RunContext<V>, failure: &Failure<V>) -> bool
+where
+    V: Payload,
+{
+    ctx.signal.is_aborted() || matches!(failure.error, OrchestratorError::BudgetExceeded { .. })
+}
+
+/// The leader's outcome as joined runs see it.
+fn settle<V: Payload>(ctx: &RunContext<V>, outcome: Outcome<V>, lease: Option<String>) -> Led<V> {
+    match outcome {
+        Err(failure) if own_stop(ctx, &failure) => Led::Stopped { failure, lease },
+        outcome => Led::Shared(outcome),
+    }
+}
+
+/// A store operation raced against the run's signal.
+async fn guarded<V: Payload, T>(
+    ctx: &RunContext<V>,
+    work: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, Stop<V>> {
+    match until_aborted(&ctx.signal, work).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(Stop::Store(error)),
+        Err(reason) => Err(Stop::Ended(Led::Stopped {
+            failure: Failure::from(ctx.stop_error(reason)),
+            lease: None,
+        })),
+    }
+}
+
+/// Reads the key's record, then replays or refuses it, or claims the key.
+/// Returns the lease written.
+async fn claim_key<V: Payload>(ctx: &RunContext<V>, keyed: &Keyed, inherited: Option<&str>) -> Result<String, Stop<V>> {
+    let store = &*ctx.inner.store;
+    let stored = guarded(ctx, store.get(&keyed.skey)).await?;
+    let old = free_or_settled(ctx, keyed, stored, inherited)?;
+    let lease_ms = lease_ms(ctx);
+    let now = ctx.inner.platform.clock.wall_ms();
+    let lease = Record::in_progress(&keyed.fingerprint, now + lease_ms).to_json_string();
+    if guarded(ctx, claim(store, &keyed.skey, old, lease.clone(), lease_ms)).await? {
+        return Ok(lease);
+    }
+    // Another isolate claimed (or replaced) the key between our read and our write.
+    let again = guarded(ctx, store.get(&keyed.skey)).await?;
+    free_or_settled(ctx, keyed, again, None)?;
+    Err(Stop::Ended(Led::Shared(Err(conflict(
+        ctx,
+        &keyed.key,
+        ConflictReason::InProgress,
+    )))))
+}
+
+/// The lease covers the rest of the run (its deadline or time budget) and
+/// the final write, whatever `idempotencyTtlMs` is: the TTL governs
+/// completed records only.
+fn lease_ms<V: Payload>(ctx: &RunContext<V>) -> f64 {
+    ctx.deadline
+        .map_or(DEFAULT_LEASE_MS, |d| d.at - ctx.now() + RECORD_GRACE_MS)
+        .max(1.0)
+}
+
+/// What a stored value means: a replay or a refusal ends the run; otherwise
+/// the key is free, holding nothing or `Some(value)` to replace (expired,
+/// unreadable, or the `inherited` lease of a stopped leader of this isolate).
+fn free_or_settled<V: Payload>(
+    ctx: &RunContext<V>,
+    keyed: &Keyed,
+    stored: Option<String>,
+    inherited: Option<&str>,
+) -> Result<Option<String>, Stop<V>> {
+    if stored.is_some() && stored.as_deref() == inherited {
+        return Ok(stored);
+    }
+    let conflict_detection = ctx.inner.reliability.conflict_detection;
+    let wall_now = ctx.inner.platform.clock.wall_ms();
+    let found = classify(stored.as_deref(), &keyed.fingerprint, conflict_detection, wall_now);
+    match settle_found(ctx, &keyed.key, found) {
+        Some(outcome) => Err(Stop::Ended(Led::Shared(outcome))),
+        None => Ok(stored),
+    }
+}
+
+/// Writes `lease` under `skey` if it holds nothing, or still holds `old`;
+/// `true` when this run now holds the key.
+async fn claim(
+    store: &dyn KvStore,
+    skey: &str,
+    old: Option<String>,
+    lease: String,
+    lease_ms: f64,
+) -> Result<bool, StoreError> {
+    match old {
+        None if store.atomic_put_if_absent() => store.put_if_absent(skey, lease, lease_ms).await,
+        Some(old) if store.atomic_compare_and_swap() => store.compare_and_swap(skey, &old, lease, lease_ms).await,
+        // Not once-only: two runs can each delete, then each claim.
+        Some(_) if store.atomic_put_if_absent() => {
+            store.delete(skey).await?;
+            store.put_if_absent(skey, lease, lease_ms).await
+        }
+        _ => store.put(skey, lease, lease_ms).await.map(|()| true),
+    }
+}
+
+/// Records a success, or frees the key after a failure. Returns whether the
+/// lease is gone from the store (replaced by the record, or deleted).
+async fn record<V: Payload>(ctx: &RunContext<V>, keyed: &Keyed, outcome: &Outcome<V>) -> bool {
+    let store = &ctx.inner.store;
+    let written = match outcome {
+        Ok(done) => write_result(ctx, keyed, done).await,
+        // Failures are not cached: free the key for the next try.
+        Err(_) => within_grace(ctx, store.delete(&keyed.skey)).await,
+    };
+    if written.is_ok() {
+        return true;
+    }
+    if outcome.is_ok() {
+        // The result was paid for: return it even though it is not recorded. Free the
+        // key too (best effort), rather than leave it "in progress" until the lease ends:
+        // a retry under it will execute again, which the event tells the caller.
+        ctx.emit(|| idempotency_event("store_failed", &keyed.key));
+        return within_grace(ctx, store.delete(&keyed.skey)).await.is_ok();
+    }
+    false
+}
+
+/// Stores a completed run's result for `idempotencyTtlMs`.
+async fn write_result<V: Payload>(ctx: &RunContext<V>, keyed: &Keyed, done: &Done<V>) -> Result<(), StoreError> {
+    let output = done.output.to_record_json().map_err(|message| StoreError {
+        operation: "put",
+        message: format!("output cannot be stored: {message}"),
+    })?;
+    let result = StoredResult {
+        output,
+        tool_name: done.tool_name.clone(),
+        attempts: done.attempts,
+        usage: done.usage,
+        cost_usd: done.cost_usd,
+    };
+    let ttl_ms = ctx.inner.reliability.idempotency_ttl_ms;
+    let expires_at = ctx.inner.platform.clock.wall_ms() + ttl_ms;
+    let record = Record::completed(&keyed.fingerprint, expires_at, result).to_json_string();
+    within_grace(ctx, ctx.inner.store.put(&keyed.skey, record, ttl_ms)).await
+}
+
+/// Bounds a store write made after the tool ran: by the grace period, and by
+/// the run's deadline, which stays hard (a write still pending then is left to
+/// finish or fail on its own; the in-progress lease expires by itself).
+async fn within_grace<V: Payload>(
+    ctx: &RunContext<V>,
+    write: impl Future<Output = Result<(), StoreError>>,
+) -> Result<(), StoreError> {
+    let left = ctx.deadline.map_or(RECORD_GRACE_MS, |d| (d.at - ctx.now()).max(0.0));
+    let grace = ctx.inner.platform.sleeper.sleep(left.min(RECORD_GRACE_MS));
+    match future::select(std::pin::pin!(write), grace).await {
+        Either::Left((result, _)) => result,
+        Either::Right(((), _)) => Err(StoreError {
+            operation: "put",
+            message: "store did not answer in time".into(),
+        }),
+    }
+}
+
+/// The store failed before the tool ran: fail, or run without idempotency.
+async fn store_failed<V: Payload>(
+    ctx: &RunContext<V>,
+    request: &V,
+    candidates: Vec<PlanEntry>,
+    key: &str,
+    error: StoreError,
+) -> Outcome<V> {
+    ctx.emit(|| idempotency_event("store_failed", key));
+    match ctx.inner.reliability.idempotency_store_failure {
+        StoreFailurePolicy::Fail => Err(Failure::from(OrchestratorError::Store(error))),
+        StoreFailurePolicy::Proceed => execute(ctx, request, candidates).await,
+    }
+}
