@@ -25,7 +25,8 @@ export interface DurableObjectStateLike {
 type Op =
   | { op: "get"; key: string }
   | { op: "put" | "putIfAbsent"; key: string; value: string; ttlMs: number }
-  | { op: "delete"; key: string };
+  | { op: "delete"; key: string }
+  | { op: "compareAndSwap"; key: string; oldValue: string; value: string; ttlMs: number };
 
 interface Entry {
   value: string;
@@ -81,6 +82,13 @@ export class IdempotencyDurableObject {
       case "delete":
         await this.#state.storage.delete(op.key);
         return Response.json({ ok: true });
+      case "compareAndSwap": {
+        // The stored value as it is, expired or not: the caller saw it expired and replaces it.
+        const entry = await this.#state.storage.get<Entry>(op.key);
+        if (entry?.value !== op.oldValue) return Response.json({ swapped: false });
+        await this.#write(op.key, op.value, op.ttlMs);
+        return Response.json({ swapped: true });
+      }
       default:
         return Response.json({ error: "unknown op" }, { status: 400 });
     }
@@ -116,6 +124,9 @@ export function durableObjectStore(namespace: DurableObjectNamespaceLike): Store
     },
     async putIfAbsent(key, value, { ttlMs }) {
       return (await call<{ inserted: boolean }>({ op: "putIfAbsent", key, value, ttlMs })).inserted;
+    },
+    async compareAndSwap(key, oldValue, value, { ttlMs }) {
+      return (await call<{ swapped: boolean }>({ op: "compareAndSwap", key, oldValue, value, ttlMs })).swapped;
     },
   };
 }

@@ -34,6 +34,11 @@ export function memoryStore(): Store & { readonly size: number } {
       entries.set(key, { value, expiresAt: Date.now() + ttlMs });
       return true;
     },
+    async compareAndSwap(key, oldValue, newValue, { ttlMs }) {
+      if (entries.get(key)?.value !== oldValue) return false;
+      entries.set(key, { value: newValue, expiresAt: Date.now() + ttlMs });
+      return true;
+    },
   };
 }
 
@@ -119,6 +124,13 @@ export function indexedDbStore(name = "reliable-orchestrator"): Store {
       const entry = (await request(records.get(key))) as Entry | undefined;
       if (isLive(entry)) return false;
       await request(records.put({ value, expiresAt: Date.now() + ttlMs }, key));
+      return true;
+    },
+    async compareAndSwap(key, oldValue, newValue, { ttlMs }) {
+      const records = await store("readwrite");
+      const entry = (await request(records.get(key))) as Entry | undefined;
+      if (entry?.value !== oldValue) return false;
+      await request(records.put({ value: newValue, expiresAt: Date.now() + ttlMs }, key));
       return true;
     },
   };

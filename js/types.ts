@@ -138,6 +138,9 @@ export interface Store {
   delete(key: string): Promise<unknown> | unknown;
   /** An atomic compare-and-set; when present it is used to claim keys. */
   putIfAbsent?(key: string, value: string, options: { ttlMs: number }): Promise<boolean> | boolean;
+  /** Atomically replaces `oldValue` (exactly) with `newValue`; answers whether it did. Lets an
+   * expired record still held by a coarse-TTL store be replaced once-only. */
+  compareAndSwap?(key: string, oldValue: string, newValue: string, options: { ttlMs: number }): Promise<boolean> | boolean;
   consistency?: "strong" | "eventual";
 }
 

@@ -8,7 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use super::errors::set;
 use super::guard::{self, describe, settled_or_thrown};
 use crate::error::OrchestratorError;
-use crate::platform::{put_if_absent_by_read, Consistency, KvStore, StoreError};
+use crate::platform::{compare_and_swap_by_read, put_if_absent_by_read, Consistency, KvStore, StoreError};
 
 /// A JS key-value store.
 pub struct JsStore {
@@ -17,6 +17,7 @@ pub struct JsStore {
     put: Function,
     delete: Function,
     put_if_absent: Option<Function>,
+    compare_and_swap: Option<Function>,
     consistency: Consistency,
 }
 
@@ -72,6 +73,7 @@ impl JsStore {
             put: required("put")?,
             delete: required("delete")?,
             put_if_absent: method(store, "putIfAbsent")?,
+            compare_and_swap: method(store, "compareAndSwap")?,
             consistency: consistency_of(store)?,
         })
     }
@@ -89,6 +91,15 @@ impl JsStore {
         let called = guard::call(f, &self.this, args).map_err(fail);
         Box::pin(async move { settled_or_thrown(called?).await.map_err(fail) })
     }
+}
+
+/// Only a boolean is an answer: reading `undefined`, `1` or `{ inserted: true }` as
+/// "taken" would lock the key for the lease with no word said.
+fn boolean_answer(operation: &'static str, answer: JsValue) -> Result<bool, StoreError> {
+    answer.as_bool().ok_or_else(|| StoreError {
+        operation,
+        message: format!("store.{operation} must answer true or false, got {}", describe(&answer)),
+    })
 }
 
 fn ttl_options(ttl_ms: f64) -> JsValue {
@@ -144,15 +155,31 @@ impl KvStore for JsStore {
             f,
             &[JsValue::from_str(key), JsValue::from_str(&value), ttl_options(ttl_ms)],
         );
-        // Only a boolean is an answer: reading `undefined`, `1` or `{ inserted: true }`
-        // as "taken" would lock the key for the lease with no word said.
-        Box::pin(async move {
-            let answer = call.await?;
-            answer.as_bool().ok_or_else(|| StoreError {
-                operation: "putIfAbsent",
-                message: format!("store.putIfAbsent must answer true or false, got {}", describe(&answer)),
-            })
-        })
+        Box::pin(async move { boolean_answer("putIfAbsent", call.await?) })
+    }
+
+    fn atomic_compare_and_swap(&self) -> bool {
+        self.compare_and_swap.is_some()
+    }
+
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected_old: &'a str,
+        new: String,
+        ttl_ms: f64,
+    ) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
+        let Some(f) = &self.compare_and_swap else {
+            return compare_and_swap_by_read(self, key, expected_old, new, ttl_ms);
+        };
+        let args = [
+            JsValue::from_str(key),
+            JsValue::from_str(expected_old),
+            JsValue::from_str(&new),
+            ttl_options(ttl_ms),
+        ];
+        let call = self.call("compareAndSwap", f, &args);
+        Box::pin(async move { boolean_answer("compareAndSwap", call.await?) })
     }
 
     fn consistency(&self) -> Consistency {

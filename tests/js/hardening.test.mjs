@@ -215,3 +215,65 @@ test("outputs JSON cannot hold are returned but not stored; plain JSON replays e
   assert.equal(replay.cached, true);
   assert.deepEqual(replay.output, plain);
 });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+test("the in-progress lease covers the run even when the TTL is shorter", async () => {
+  const store = memoryStore();
+  let executions = 0;
+  const slow = { execute: async () => { executions++; await sleep(600); return { output: "done" }; } };
+  const config = { tools: { slow }, defaultTools: ["slow"], store, reliability: { idempotencyTtlMs: 200 } };
+  const a = new ReliableOrchestrator(config);
+  const b = new ReliableOrchestrator(config);
+  const first = a.run("q", { idempotencyKey: "k" });
+  await sleep(350);
+  await assert.rejects(b.run("q", { idempotencyKey: "k" }), (e) => e instanceof ConflictError && e.reason === "in_progress");
+  assert.equal((await first).output, "done");
+  assert.equal(executions, 1);
+});
+
+test("a record past its own expiry on a coarse-TTL atomic store is replaced, once", async () => {
+  // Keeps every value forever (as Workers KV keeps them for at least 60 s), atomically.
+  const values = new Map();
+  const store = {
+    consistency: "strong",
+    get: async (k) => values.get(k) ?? null,
+    put: async (k, v) => { values.set(k, v); },
+    delete: async (k) => { values.delete(k); },
+    putIfAbsent: async (k, v) => (values.has(k) ? false : (values.set(k, v), true)),
+    compareAndSwap: async (k, old, v) => (values.get(k) === old ? (values.set(k, v), true) : false),
+  };
+  let executions = 0;
+  const t = { execute: async () => { executions++; await sleep(20); return { output: executions }; } };
+  const orchestrators = [0, 1, 2].map(() => new ReliableOrchestrator({ tools: { t }, defaultTools: ["t"], store, reliability: { idempotencyTtlMs: 100 } }));
+  assert.equal((await orchestrators[0].run("q", { idempotencyKey: "k" })).output, 1);
+  assert.equal((await orchestrators[1].run("q", { idempotencyKey: "k" })).cached, true);
+  await sleep(150);
+  const racing = await Promise.allSettled(orchestrators.map((o) => o.run("q", { idempotencyKey: "k" })));
+  assert.equal(executions, 2, "the expired record was replaced by exactly one run");
+  const ran = racing.filter((r) => r.status === "fulfilled" && r.value.output === 2);
+  assert.ok(ran.length >= 1, JSON.stringify(racing.map((r) => r.status === "fulfilled" ? r.value.output : r.reason.code)));
+});
+
+test("a follower in the same isolate survives its leader's abort", async () => {
+  let executions = 0;
+  const t = { execute: async (_r, _o, ctx) => {
+    executions++;
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, 100);
+      ctx.signal.addEventListener("abort", () => { clearTimeout(timer); reject(ctx.signal.reason); });
+    });
+    return { output: "done" };
+  } };
+  const o = new ReliableOrchestrator({ tools: { t }, defaultTools: ["t"], store: memoryStore() });
+  const controller = new AbortController();
+  const leader = o.run("q", { idempotencyKey: "k", signal: controller.signal });
+  await sleep(5);
+  const follower = o.run("q", { idempotencyKey: "k" });
+  await sleep(20);
+  controller.abort(new Error("caller left"));
+  await assert.rejects(leader, (e) => e instanceof OrchestratorError && e.code === "aborted");
+  const r = await follower;
+  assert.equal(r.output, "done");
+  assert.equal(executions, 2);
+});
