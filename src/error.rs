@@ -6,7 +6,7 @@ use std::any::Any;
 use std::fmt;
 use std::rc::Rc;
 
-use crate::platform::{StoreError, Usage};
+use crate::platform::{InterruptReason, StoreError, Usage};
 use crate::reliability::{BudgetType, Exceeded, RetryHint};
 
 /// What kind of failure a tool call met.
@@ -88,6 +88,8 @@ pub struct ToolError {
     /// Set by tools that make calls of their own (a bundle) when the run's
     /// budget stopped them: the run then ends with `BudgetExceeded`.
     pub budget_exceeded: Option<Box<Exceeded>>,
+    /// For a stream that had begun: why it ended early (when the tool knows).
+    pub interrupt: Option<InterruptReason>,
 }
 
 impl fmt::Debug for ToolError {
@@ -129,7 +131,26 @@ impl ToolError {
             cost_usd: None,
             source: None,
             budget_exceeded: None,
+            interrupt: None,
         }
+    }
+
+    /// Marks a failure of a stream that had begun with why it ended.
+    pub fn with_interrupt(mut self, reason: InterruptReason) -> Self {
+        self.interrupt = Some(reason);
+        self
+    }
+
+    /// Why a stream that had begun ended with this failure: the tool's word,
+    /// else what its category suggests.
+    pub fn interrupt_reason(&self) -> InterruptReason {
+        self.interrupt.unwrap_or(match self.category {
+            ToolErrorCategory::InvalidOutput => InterruptReason::Malformed,
+            ToolErrorCategory::Timeout => InterruptReason::IdleTimeout,
+            _ if self.status.is_some() => InterruptReason::ProviderError,
+            ToolErrorCategory::RateLimit | ToolErrorCategory::Server => InterruptReason::ProviderError,
+            _ => InterruptReason::Cut,
+        })
     }
 
     /// A failure classified by its HTTP status.
@@ -281,6 +302,21 @@ pub enum OrchestratorError {
     },
     /// The caller aborted the run.
     Aborted,
+    /// A stream that had begun ended early (and the run did not continue it).
+    StreamInterrupted {
+        /// The tool whose stream ended.
+        tool_name: String,
+        /// Tool calls made in the run, across fallbacks.
+        attempts: u32,
+        /// Why it ended.
+        reason: InterruptReason,
+        /// The text delivered before it ended.
+        partial: String,
+        /// Tokens used across the run, that stream included.
+        usage: Usage,
+        /// The failure that ended it, when there was one.
+        cause: Option<Box<ToolError>>,
+    },
     /// The idempotency store failed before the tool ran, and the config says
     /// to fail rather than risk a second execution.
     Store(StoreError),
@@ -298,6 +334,7 @@ impl OrchestratorError {
             Self::BudgetExceeded { .. } => "budget_exceeded",
             Self::Conflict { .. } => "conflict",
             Self::Timeout { .. } => "timeout",
+            Self::StreamInterrupted { .. } => "stream_interrupted",
             Self::Aborted => "aborted",
             Self::Store(_) => "store_failed",
         }
@@ -364,6 +401,17 @@ impl fmt::Display for OrchestratorError {
             }
             Self::Timeout { timeout_ms } => write!(f, "run timed out after {timeout_ms} ms"),
             Self::Aborted => write!(f, "run aborted"),
+            Self::StreamInterrupted {
+                tool_name,
+                reason,
+                partial,
+                ..
+            } => write!(
+                f,
+                "the stream from `{tool_name}` was interrupted ({}) after {} characters",
+                reason.as_str(),
+                partial.chars().count()
+            ),
             Self::Store(error) => write!(f, "idempotency {error}; not running the tool"),
         }
     }

@@ -71,6 +71,29 @@ pub enum EventKind {
         /// The caller's key.
         key: String,
     },
+    /// A streaming attempt delivered its first chunk with text.
+    FirstChunk {
+        /// The tool.
+        tool_name: String,
+        /// Its attempt number.
+        attempt: u32,
+        /// Time from the attempt's start to its first chunk, ms.
+        ttft_ms: f64,
+    },
+    /// A stream completed.
+    StreamEnd {
+        /// Chunks with text delivered across the run.
+        chunks: u32,
+        /// Time since the run started, ms.
+        elapsed_ms: f64,
+    },
+    /// A stream that had begun ended early.
+    StreamInterrupted {
+        /// The tool whose stream ended.
+        tool_name: String,
+        /// `cut`, `idle_timeout`, `malformed`, `provider_error` or `no_terminal`.
+        reason: String,
+    },
     /// A budget stopped the run.
     Budget {
         /// `tokens`, `costUsd` or `timeMs`.

@@ -57,7 +57,7 @@ pub use orchestrator::{
 };
 pub use payload::Payload;
 pub use platform::{
-    AbortReason, AbortSignal, Clock, Consistency, KvStore, MemoryKv, Platform, Random, Sleeper, StoreError, TokenFit,
-    Tool, ToolContext, ToolEstimate, ToolOutput, Usage,
+    AbortReason, AbortSignal, Chunk, ChunkSink, ChunkStream, Clock, Consistency, InterruptReason, KvStore, MemoryKv,
+    OnInterrupt, Platform, Random, Sleeper, StoreError, TokenFit, Tool, ToolContext, ToolEstimate, ToolOutput, Usage,
 };
 pub use reliability::{BreakerConfig, Budget, BudgetType, CircuitSnapshot, CircuitState, RetryConfig, RetryHint};

@@ -198,6 +198,7 @@ fn abort_interrupts_a_wait() {
                 trace_id: String::new(),
                 request_id: String::new(),
                 elapsed_ms: 0.0,
+                finish_reason: None,
             })
         }
     };

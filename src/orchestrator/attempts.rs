@@ -8,9 +8,10 @@
 
 use std::rc::Rc;
 
-use futures::future::{self, Either};
+use futures::future::{self, Either, FutureExt, LocalBoxFuture};
 
 use super::context::RunContext;
+use super::streaming::{drain, first_chunk, Draining, Opened, StreamRun};
 use super::{Done, Failure};
 use crate::error::{OrchestratorError, ToolError, ToolErrorCategory};
 use crate::event::EventKind;
@@ -79,6 +80,20 @@ pub(super) async fn execute<V: Payload>(
     Err(Failure::from(OrchestratorError::NoTool))
 }
 
+/// The attempt's time limit and how its timeout reads: `attemptTimeoutMs`, or
+/// in a streaming run the time to a first chunk when that is shorter.
+fn attempt_timeout<V: Payload>(ctx: &RunContext<V>) -> (Option<f64>, String) {
+    let attempt = ctx.attempt_timeout_ms;
+    let first = ctx.stream.as_ref().and_then(|s| s.first_chunk_timeout_ms);
+    match (attempt, first) {
+        (_, Some(first)) if attempt.is_none_or(|a| first < a) => {
+            (Some(first), format!("no first chunk within {first} ms"))
+        }
+        (Some(ms), _) => (Some(ms), format!("attempt timed out after {ms} ms")),
+        (None, _) => (None, String::new()),
+    }
+}
+
 /// Why a plan ended with no call made: the providers of `tools` whose
 /// breakers are open (all of them, should none be open any more).
 fn circuit_open_cause<'a, V: Payload>(ctx: &RunContext<V>, tools: impl Iterator<Item = &'a String>) -> ToolError {
@@ -98,9 +113,15 @@ fn circuit_open_cause<'a, V: Payload>(ctx: &RunContext<V>, tools: impl Iterator<
     )
 }
 
-enum ToolOutcome<V> {
+pub(super) enum ToolOutcome<V> {
     Succeeded(Done<V>),
     GaveUp(GiveUp),
+}
+
+/// What one call answered: a whole output, or a stream past its first chunk.
+enum Called<V> {
+    Whole(ToolOutput<V>),
+    Stream(Opened),
 }
 
 /// Calls one tool until it succeeds, is given up, or the run ends.
@@ -159,10 +180,16 @@ async fn try_tool<V: Payload>(
             traceparent: ctx.ids.traceparent(&*inner.platform.random),
             signal: call_signal.clone(),
             spend: ctx.spend.borrow().clone(),
+            partial: ctx.stream.as_ref().and_then(StreamRun::partial),
         };
-        let call = tool.execute(request, &entry.options, tool_ctx);
+        let attempt_started = ctx.now();
+        let call: LocalBoxFuture<'_, Result<Called<V>, ToolError>> = match &ctx.stream {
+            None => Box::pin(tool.execute(request, &entry.options, tool_ctx).map(|r| r.map(Called::Whole))),
+            Some(_) => Box::pin(first_chunk(tool.stream(request, &entry.options, tool_ctx)).map(|r| r.map(Called::Stream))),
+        };
+        let (timeout_ms, timeout_message) = attempt_timeout(ctx);
         let guarded = until_aborted(&call_signal, call);
-        let raced = match ctx.attempt_timeout_ms {
+        let raced = match timeout_ms {
             Some(ms) => {
                 let sleeper = Rc::clone(&inner.platform.sleeper);
                 let timer = watchdog(sleeper, ms, call_signal.clone(), AbortReason::AttemptTimeout);
@@ -179,14 +206,28 @@ async fn try_tool<V: Payload>(
             (Ok(Err(_)), Some(reason)) => Err(reason),
             (raced, _) => raced,
         };
-        let result: Result<ToolOutput<V>, ToolError> = match raced {
+        let result: Result<Called<V>, ToolError> = match raced {
             Ok(result) => result,
-            Err(AbortReason::AttemptTimeout) => Err(ToolError::timeout(format!(
-                "attempt timed out after {} ms",
-                ctx.attempt_timeout_ms.unwrap_or(0.0)
-            ))),
+            Err(AbortReason::AttemptTimeout) => Err(ToolError::timeout(timeout_message)),
             // The run itself stopped: the permit drops unsettled (not the provider's fault).
             Err(reason) => return Err(Failure::from(ctx.stop_error(reason))),
+        };
+        let result = match (result, &ctx.stream) {
+            (Ok(Called::Stream(opened)), Some(run)) => {
+                let call = Draining {
+                    entry,
+                    attempt,
+                    attempt_started,
+                    calls: *calls,
+                    has_fallback,
+                    signal: call_signal,
+                    permit,
+                };
+                return drain(ctx, run, call, opened).await;
+            }
+            (Ok(Called::Whole(out)), _) => Ok(out),
+            (Ok(Called::Stream(_)), None) => Err(ToolError::invalid_output(&entry.tool_name, "a stream outside a streaming run")),
+            (Err(error), _) => Err(error),
         };
 
         match result {
@@ -207,6 +248,7 @@ async fn try_tool<V: Payload>(
                     cached: false,
                     usage: spend.usage(),
                     cost_usd: spend.cost_usd(),
+                    finish_reason: None,
                 }));
             }
             Err(error) => {

@@ -1,13 +1,15 @@
 //! The orchestrator's configuration and a run's options, as read from JSON
 //! (or a JS object): camelCase names, the seed's snake_case accepted.
 
+use std::rc::Rc;
+
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config;
 use crate::error::OrchestratorError;
 use crate::planning::PlannerConfig;
-use crate::platform::AbortSignal;
+use crate::platform::{AbortSignal, ChunkSink, OnInterrupt};
 use crate::reliability::{BreakerConfigs, Budget, RetryConfig};
 
 /// What to do when the idempotency store fails before the tool runs.
@@ -119,9 +121,24 @@ pub struct RunOptions {
     /// Deadline for each attempt, ms (a retryable timeout).
     #[serde(alias = "attempt_timeout_ms", deserialize_with = "config::opt_positive")]
     pub attempt_timeout_ms: Option<f64>,
+    /// Streaming runs: the longest wait for a first chunk with text, ms (a
+    /// retryable timeout that counts against the breaker).
+    #[serde(alias = "first_chunk_timeout_ms", deserialize_with = "config::opt_positive")]
+    pub first_chunk_timeout_ms: Option<f64>,
+    /// Streaming runs: the longest gap between chunks once text has flowed, ms
+    /// (past it the stream is interrupted with `idle_timeout`).
+    #[serde(alias = "idle_timeout_ms", deserialize_with = "config::opt_positive")]
+    pub idle_timeout_ms: Option<f64>,
+    /// Streaming runs: what an interrupted stream does (`fail`, or `continue`
+    /// on the plan's next tool).
+    #[serde(alias = "on_interrupt")]
+    pub on_interrupt: Option<OnInterrupt>,
     /// Aborts the run.
     #[serde(skip)]
     pub signal: Option<AbortSignal>,
+    /// Makes the run a streaming run that delivers text here as it arrives.
+    #[serde(skip)]
+    pub chunks: Option<Rc<dyn ChunkSink>>,
 }
 
 impl RunOptions {

@@ -28,6 +28,8 @@ pub(super) struct RunContext<V: Payload> {
     pub deadline: Option<Deadline>,
     pub timeout_ms: Option<f64>,
     pub attempt_timeout_ms: Option<f64>,
+    /// Set for a streaming run.
+    pub stream: Option<super::streaming::StreamRun>,
 }
 
 impl<V: Payload> RunContext<V> {

@@ -10,6 +10,7 @@ mod context;
 mod keyed;
 mod lead;
 mod state;
+mod streaming;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -56,6 +57,9 @@ pub struct RunResult<V> {
     pub request_id: String,
     /// Wall time the run took, ms.
     pub elapsed_ms: f64,
+    /// Why the answer ended, when the tool said (a streaming run's provider
+    /// finish reason: `stop`, `length`, ...).
+    pub finish_reason: Option<String>,
 }
 
 /// What an execution produced (shared between joined runs).
@@ -67,6 +71,7 @@ pub(crate) struct Done<V> {
     pub cached: bool,
     pub usage: Usage,
     pub cost_usd: Option<f64>,
+    pub finish_reason: Option<String>,
 }
 
 /// Why an execution failed, with any output it had paid for.
@@ -268,6 +273,7 @@ impl<V: Payload> Orchestrator<V> {
                 trace_id: ids.trace_id,
                 request_id: ids.request_id,
                 elapsed_ms,
+                finish_reason: done.finish_reason,
             }),
             Err(failure) => Err(RunError {
                 error: failure.error,
@@ -314,6 +320,15 @@ impl<V: Payload> Orchestrator<V> {
             deadline,
             timeout_ms: options.timeout_ms,
             attempt_timeout_ms: options.attempt_timeout_ms.or(inner.reliability.attempt_timeout_ms),
+            stream: options.chunks.map(|sink| {
+                streaming::StreamRun::new(
+                    sink,
+                    options.first_chunk_timeout_ms,
+                    options.idle_timeout_ms,
+                    options.on_interrupt.unwrap_or_default(),
+                    started,
+                )
+            }),
         });
         if let Some(reason) = ctx.signal.reason() {
             return Err(Failure::from(ctx.stop_error(reason)));

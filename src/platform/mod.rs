@@ -14,6 +14,7 @@ mod clock;
 mod http;
 mod kv;
 mod random;
+mod stream;
 mod tool;
 
 use std::rc::Rc;
@@ -23,6 +24,7 @@ pub use clock::{Clock, Sleeper};
 pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse};
 pub use kv::{compare_and_swap_by_read, put_if_absent_by_read, Consistency, KvStore, MemoryKv, StoreError};
 pub use random::Random;
+pub use stream::{text_of_output, whole_as_stream, Chunk, ChunkSink, ChunkStream, InterruptReason, OnInterrupt};
 pub use tool::{TokenFit, Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
 
 /// The host services one orchestrator runs on: time, sleep and randomness.

@@ -5,8 +5,10 @@ use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::stream::{whole_as_stream, ChunkStream};
 use super::AbortSignal;
 use crate::error::ToolError;
+use crate::payload::Payload;
 use crate::reliability::Spend;
 
 /// Token counts reported by a tool.
@@ -146,6 +148,10 @@ pub struct ToolContext {
     /// The run's budget as spent when this call started, for tools that make
     /// calls of their own (a bundle checks each replicate against it).
     pub spend: Spend,
+    /// For a streaming run continuing after another tool's stream was
+    /// interrupted: the text already delivered, to continue from (as the
+    /// assistant's prefix).
+    pub partial: Option<String>,
 }
 
 /// A callable tool.
@@ -169,6 +175,15 @@ pub trait Tool<V> {
     /// The default knows nothing.
     fn estimate(&self, _request: &V, _options: &Value) -> ToolEstimate {
         ToolEstimate::default()
+    }
+
+    /// Calls the tool once, streaming its answer. The default runs it whole
+    /// and yields its output as one chunk.
+    fn stream(&self, request: &V, options: &Value, ctx: ToolContext) -> ChunkStream
+    where
+        V: Payload,
+    {
+        whole_as_stream(self.execute(request, options, ctx))
     }
 }
 

@@ -79,6 +79,8 @@ pub enum GiveUp {
     CircuitOpen,
     /// The next wait would not fit before the run's deadline or time budget.
     NoTimeToWait,
+    /// The tool's stream broke after it began; the run continues on the next tool.
+    StreamInterrupted,
 }
 
 impl GiveUp {
@@ -89,6 +91,7 @@ impl GiveUp {
             Self::RetryAfterTooLong(_) => "retry_after_too_long",
             Self::CircuitOpen => "circuit_open",
             Self::NoTimeToWait => "no_time_to_wait",
+            Self::StreamInterrupted => "stream_interrupted",
         }
     }
 }

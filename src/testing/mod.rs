@@ -14,7 +14,7 @@ use std::rc::Rc;
 pub use clock::VirtualClock;
 pub use http::{Reply, ScriptedHttp};
 pub use kv::FlakyKv;
-pub use tool::{ScriptedTool, Step};
+pub use tool::{Piece, ScriptedTool, Step};
 
 use crate::event::{Event, EventSink};
 use crate::platform::{Platform, Random};

@@ -5,11 +5,12 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use futures::future::LocalBoxFuture;
+use futures::StreamExt;
 use serde_json::Value;
 
 use super::VirtualClock;
 use crate::error::ToolError;
-use crate::platform::{Sleeper, Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
+use crate::platform::{whole_as_stream, Chunk, ChunkStream, Sleeper, Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
 
 /// One scripted answer.
 #[derive(Clone, Debug)]
@@ -25,6 +26,23 @@ pub enum Step {
     /// Never answer on its own; fail as soon as the call's signal aborts
     /// (as a JS tool that rejects with `signal.reason` does).
     FailOnAbort,
+    /// Answer as a stream (a whole step taken by a streaming run yields one chunk).
+    Stream(Vec<Piece>),
+}
+
+/// One piece of a scripted stream.
+#[derive(Clone, Debug)]
+pub enum Piece {
+    /// A chunk of text.
+    Text(String),
+    /// A chunk reporting usage (an increment).
+    Usage(Usage),
+    /// Wait this many (virtual) ms.
+    Wait(f64),
+    /// End the stream with this error.
+    Fail(ToolError),
+    /// Never yield again (until the call is aborted).
+    Stall,
 }
 
 /// How the tool was called once.
@@ -142,11 +160,81 @@ impl Tool<Value> for ScriptedTool {
                     ))
                 }
                 Step::After(..) => Err(ToolError::client("unreachable step")),
+                Step::Stream(pieces) => {
+                    let text: String = pieces
+                        .iter()
+                        .filter_map(|p| match p {
+                            Piece::Text(t) => Some(t.as_str()),
+                            _ => None,
+                        })
+                        .collect();
+                    Ok(ToolOutput {
+                        output: Value::String(text),
+                        usage: None,
+                        cost_usd: None,
+                    })
+                }
             }
         })
     }
 
     fn estimate(&self, _request: &Value, _options: &Value) -> ToolEstimate {
         self.estimate.clone()
+    }
+
+    fn stream(&self, request: &Value, options: &Value, ctx: ToolContext) -> ChunkStream {
+        let scripted = matches!(self.steps.borrow().front(), Some(Step::Stream(_)))
+            || (self.steps.borrow().is_empty() && matches!(self.otherwise, Step::Stream(_)));
+        if !scripted {
+            return whole_as_stream(self.execute(request, options, ctx));
+        }
+        let signal = ctx.signal.clone();
+        self.calls.borrow_mut().push(Call {
+            request: request.clone(),
+            options: options.clone(),
+            ctx,
+            at: crate::platform::Clock::now_ms(&*self.clock),
+        });
+        let step = self
+            .steps
+            .borrow_mut()
+            .pop_front()
+            .unwrap_or_else(|| self.otherwise.clone());
+        let Step::Stream(pieces) = step else {
+            return futures::stream::empty().boxed_local();
+        };
+        let clock = Rc::clone(&self.clock);
+        futures::stream::unfold(VecDeque::from(pieces), move |mut pieces| {
+            let clock = Rc::clone(&clock);
+            let signal = signal.clone();
+            async move {
+                loop {
+                    let chunk = match pieces.pop_front()? {
+                        Piece::Wait(ms) => {
+                            clock.sleep(ms).await;
+                            continue;
+                        }
+                        Piece::Stall => {
+                            signal.aborted().await;
+                            return None;
+                        }
+                        Piece::Text(text) => Ok(Chunk {
+                            text,
+                            ..Chunk::default()
+                        }),
+                        Piece::Usage(usage) => Ok(Chunk {
+                            usage: Some(usage),
+                            ..Chunk::default()
+                        }),
+                        Piece::Fail(error) => {
+                            pieces.clear();
+                            Err(error)
+                        }
+                    };
+                    return Some((chunk, pieces));
+                }
+            }
+        })
+        .boxed_local()
     }
 }

@@ -1,0 +1,225 @@
+//! Streaming runs on a virtual clock: before the first chunk every rule of a
+//! run applies and the consumer sees nothing of failed attempts; after it,
+//! nothing restarts silently.
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::result_large_err
+)]
+
+mod common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use common::*;
+use reliable_orchestrator::testing::{Piece, Step};
+use reliable_orchestrator::{ChunkSink, OrchestratorError, RunError, RunOptions, RunResult, ToolError, Usage};
+use serde_json::{json, Value};
+
+#[derive(Default)]
+struct Collected(RefCell<Vec<String>>);
+
+impl ChunkSink for Collected {
+    fn chunk(&self, text: &str) {
+        self.0.borrow_mut().push(text.to_owned());
+    }
+}
+
+fn stream_run(h: &Harness, options: Value) -> (Result<RunResult<Value>, RunError<Value>>, Vec<String>) {
+    let sink = Rc::new(Collected::default());
+    let mut options = RunOptions::from_json(&options).expect("options");
+    options.chunks = Some(sink.clone());
+    let result = h.clock.run(h.orchestrator.run(json!("q"), options)).expect("run finishes");
+    let chunks = sink.0.borrow().clone();
+    (result, chunks)
+}
+
+fn text(t: &str) -> Piece {
+    Piece::Text(t.into())
+}
+
+fn config(extra: Value) -> Value {
+    let mut base = json!({
+        "defaultTools": ["a", "b"],
+        "reliability": { "retryPolicy": exact_retry(3), "circuitBreakers": { "pa": { "failureThreshold": 2 } } },
+    });
+    if let (Value::Object(base), Value::Object(extra)) = (&mut base, extra) {
+        base.extend(extra);
+    }
+    base
+}
+
+#[test]
+fn chunks_arrive_in_order_and_the_result_is_the_whole_text() {
+    let clock = clock();
+    let a = Rc::new(reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![
+        text("Hel"),
+        Piece::Wait(10.0),
+        text("lo"),
+        Piece::Usage(Usage::new(3, 2, None)),
+    ])));
+    let b = tool("pb", &clock);
+    let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], None);
+    let (result, chunks) = stream_run(&h, json!({}));
+    let result = result.unwrap();
+    assert_eq!(chunks, ["Hel", "lo"]);
+    assert_eq!(result.output, json!("Hello"));
+    assert_eq!(result.usage.total_tokens, 5);
+    assert_eq!(h.field_of("first_chunk", "toolName"), [json!("a")]);
+    assert_eq!(h.field_of("stream_end", "chunks"), [json!(2)]);
+}
+
+#[test]
+fn failures_before_the_first_chunk_are_retried_and_invisible() {
+    let clock = clock();
+    let a = Rc::new(
+        reliable_orchestrator::testing::ScriptedTool::new("pa", &clock)
+            .then(Step::Stream(vec![Piece::Fail(ToolError::from_status(503, "busy"))]))
+            .then(Step::Stream(vec![text("ok")])),
+    );
+    let b = tool("pb", &clock);
+    let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], None);
+    let (result, chunks) = stream_run(&h, json!({}));
+    assert_eq!(result.unwrap().attempts, 2);
+    assert_eq!(chunks, ["ok"]);
+    assert_eq!(h.field_of("retry", "reason"), [json!("server")]);
+}
+
+#[test]
+fn a_slow_first_chunk_is_a_retryable_timeout_that_counts_against_the_breaker() {
+    let clock = clock();
+    let slow = Step::Stream(vec![Piece::Wait(5_000.0), text("late")]);
+    let a = Rc::new(
+        reliable_orchestrator::testing::ScriptedTool::new("pa", &clock)
+            .then(slow.clone())
+            .then(slow),
+    );
+    let b = Rc::new(reliable_orchestrator::testing::ScriptedTool::new("pb", &clock).then(Step::Stream(vec![text("from b")])));
+    let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], None);
+    let (result, chunks) = stream_run(&h, json!({ "firstChunkTimeoutMs": 100 }));
+    let result = result.unwrap();
+    assert_eq!(result.tool_name, "b");
+    assert_eq!(chunks, ["from b"]);
+    assert_eq!(h.field_of("retry", "reason"), [json!("timeout")]);
+    assert_eq!(h.orchestrator.circuit_states()["pa"].state.as_str(), "open");
+}
+
+#[test]
+fn a_stream_cut_after_it_began_fails_with_the_partial_text_and_counts() {
+    let clock = clock();
+    let a = Rc::new(reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![
+        text("par"),
+        text("tial"),
+        Piece::Fail(ToolError::network("connection reset")),
+    ])));
+    let b = tool("pb", &clock);
+    let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], None);
+    let (result, chunks) = stream_run(&h, json!({}));
+    let error = result.unwrap_err();
+    match &error.error {
+        OrchestratorError::StreamInterrupted { reason, partial, .. } => {
+            assert_eq!(reason.as_str(), "cut");
+            assert_eq!(partial, "partial");
+        }
+        other => panic!("expected StreamInterrupted, got {other:?}"),
+    }
+    assert_eq!(error.output, Some(json!("partial")));
+    assert_eq!(chunks, ["par", "tial"]);
+    assert_eq!(a.call_count(), 1, "nothing restarts silently");
+    assert_eq!(b.call_count(), 0);
+    assert_eq!(h.orchestrator.circuit_states()["pa"].failures, 1);
+    assert_eq!(h.field_of("stream_interrupted", "reason"), [json!("cut")]);
+}
+
+#[test]
+fn a_stall_past_the_idle_timeout_is_an_interruption() {
+    let clock = clock();
+    let a = Rc::new(
+        reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![text("a"), Piece::Stall])),
+    );
+    let b = tool("pb", &clock);
+    let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], None);
+    let (result, _) = stream_run(&h, json!({ "idleTimeoutMs": 250 }));
+    match result.unwrap_err().error {
+        OrchestratorError::StreamInterrupted { reason, .. } => assert_eq!(reason.as_str(), "idle_timeout"),
+        other => panic!("expected StreamInterrupted, got {other:?}"),
+    }
+    assert!(a.calls()[0].ctx.signal.is_aborted(), "the upstream call was aborted");
+}
+
+#[test]
+fn continue_goes_on_with_the_next_tool_from_the_partial_text() {
+    let clock = clock();
+    let a = Rc::new(reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![
+        text("Once upon"),
+        Piece::Fail(ToolError::network("cut")),
+    ])));
+    let b = Rc::new(reliable_orchestrator::testing::ScriptedTool::new("pb", &clock).then(Step::Stream(vec![text(" a time")])));
+    let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], None);
+    let (result, chunks) = stream_run(&h, json!({ "onInterrupt": "continue" }));
+    let result = result.unwrap();
+    assert_eq!(result.output, json!("Once upon a time"));
+    assert_eq!(chunks, ["Once upon", " a time"]);
+    assert_eq!(b.calls()[0].ctx.partial.as_deref(), Some("Once upon"));
+    assert_eq!(h.field_of("fallback", "reason"), [json!("stream_interrupted")]);
+    assert_eq!(result.attempts, 2);
+}
+
+#[test]
+fn a_token_budget_stops_the_stream_with_the_partial_output() {
+    let clock = clock();
+    let a = Rc::new(reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![
+        text("first"),
+        Piece::Usage(Usage::new(5, 5, None)),
+        text("second"),
+        Piece::Usage(Usage::new(0, 20, None)),
+        text("never"),
+    ])));
+    let b = tool("pb", &clock);
+    let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], None);
+    let (result, chunks) = stream_run(&h, json!({ "budget": { "tokens": 20 } }));
+    let error = result.unwrap_err();
+    assert!(matches!(error.error, OrchestratorError::BudgetExceeded { .. }), "{:?}", error.error);
+    assert_eq!(error.output, Some(json!("firstsecond")));
+    assert_eq!(chunks, ["first", "second"]);
+    assert!(a.calls()[0].ctx.signal.is_aborted(), "the upstream call was aborted");
+}
+
+#[test]
+fn the_run_deadline_covers_the_whole_stream() {
+    let clock = clock();
+    let a = Rc::new(reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![
+        text("a"),
+        Piece::Wait(10_000.0),
+        text("b"),
+    ])));
+    let b = tool("pb", &clock);
+    let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], None);
+    let (result, chunks) = stream_run(&h, json!({ "timeoutMs": 1000 }));
+    let error = result.unwrap_err();
+    assert_eq!(error.error.code(), "timeout");
+    assert_eq!(error.output, Some(json!("a")));
+    assert_eq!(chunks, ["a"]);
+}
+
+#[test]
+fn a_whole_tool_streams_as_one_chunk_and_a_keyed_stream_replays() {
+    let clock = clock();
+    let a = Rc::new(reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(ok("whole answer")));
+    let b = tool("pb", &clock);
+    let store: Rc<dyn reliable_orchestrator::KvStore> = Rc::new(reliable_orchestrator::MemoryKv::new(clock.clone()));
+    let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], Some(store));
+    let (first, chunks) = stream_run(&h, json!({ "idempotencyKey": "s" }));
+    assert_eq!(first.unwrap().output, json!("whole answer"));
+    assert_eq!(chunks, ["whole answer"]);
+    let (replay, replayed_chunks) = stream_run(&h, json!({ "idempotencyKey": "s" }));
+    let replay = replay.unwrap();
+    assert!(replay.cached);
+    assert_eq!(replay.output, json!("whole answer"));
+    assert!(replayed_chunks.is_empty(), "a replay delivers no chunks itself: the driver yields its output");
+    assert_eq!(a.call_count(), 1);
+}
