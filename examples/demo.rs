@@ -53,7 +53,9 @@ impl EventSink for Timeline {
                 )
             }
             EventKind::Fallback { from, to, reason } => format!("fallback    {from} -> {to} ({reason})"),
-            EventKind::FirstChunk { tool_name, ttft_ms, .. } => format!("first chunk {tool_name} after {ttft_ms:.0} ms"),
+            EventKind::FirstChunk { tool_name, ttft_ms, .. } => {
+                format!("first chunk {tool_name} after {ttft_ms:.0} ms")
+            }
             EventKind::StreamEnd { chunks, .. } => format!("stream end  {chunks} chunk(s)"),
             EventKind::StreamInterrupted { tool_name, reason } => format!("interrupted {tool_name} ({reason})"),
             EventKind::Breaker {

@@ -3,7 +3,7 @@
 
 const BRAND = Symbol.for("reliable-orchestrator.error");
 
-type Kind = "OrchestratorError" | "ToolExecutionError" | "BudgetExceeded" | "ConflictError";
+type Kind = "OrchestratorError" | "ToolExecutionError" | "BudgetExceeded" | "ConflictError" | "StreamInterrupted";
 
 /** Every `code` an OrchestratorError can carry. */
 export type ErrorCode =
@@ -16,7 +16,8 @@ export type ErrorCode =
   | "conflict"
   | "timeout"
   | "aborted"
-  | "store_failed";
+  | "store_failed"
+  | "stream_interrupted";
 
 /** How a tool failure was classified (`ToolExecutionError.category`). */
 export type ToolErrorCategory =
@@ -39,7 +40,8 @@ function branded(value: unknown, kind?: Kind): boolean {
   if (typeof value !== "object" || value === null) return false;
   const brand = (value as Record<symbol, unknown>)[BRAND];
   if (typeof brand !== "string") return false;
-  return kind === undefined || kind === "OrchestratorError" || brand === kind;
+  // A StreamInterrupted is a ToolExecutionError too.
+  return kind === undefined || kind === "OrchestratorError" || brand === kind || (kind === "ToolExecutionError" && brand === "StreamInterrupted");
 }
 
 /** Base of every error the orchestrator throws; `code` is stable and machine-readable. */
@@ -115,6 +117,31 @@ export class ConflictError extends OrchestratorError {
   }
 }
 
+/** Why a stream that had begun ended early. */
+export type InterruptReason = "cut" | "idle_timeout" | "malformed" | "provider_error" | "no_terminal";
+
+/** A stream that had begun ended early (code `stream_interrupted`): nothing was restarted
+ * silently. Carries the text delivered so far and the usage spent. */
+export class StreamInterrupted extends ToolExecutionError {
+  readonly reason: InterruptReason;
+  readonly partial: string;
+  readonly usage: { promptTokens: number; completionTokens: number; totalTokens: number };
+
+  constructor(
+    message: string,
+    fields: ConstructorParameters<typeof ToolExecutionError>[1] & {
+      reason: InterruptReason;
+      partial: string;
+      usage: { promptTokens: number; completionTokens: number; totalTokens: number };
+    },
+  ) {
+    super(message, fields);
+    this.reason = fields.reason;
+    this.partial = fields.partial;
+    this.usage = fields.usage;
+  }
+}
+
 const RAW = "__reliableOrchestratorError";
 
 /** Turns what the wasm module rejects with into the matching Error subclass. */
@@ -129,6 +156,8 @@ export function toError(raw: unknown): unknown {
       return new BudgetExceeded(message, r as any);
     case "ConflictError":
       return new ConflictError(message, r as any);
+    case "StreamInterrupted":
+      return new StreamInterrupted(message, r as any);
     default:
       return new OrchestratorError(message, r as any);
   }

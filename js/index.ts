@@ -3,11 +3,13 @@
 // load the wasm first and re-export it.
 import { WasmOrchestrator } from "./generated/reliable_orchestrator.js";
 import { toError } from "./errors.js";
-import type { BreakerState, CircuitStateSnapshot, OrchestratorConfig, RunOptions, RunResult } from "./types.js";
+import type { BreakerState, CircuitStateSnapshot, OrchestratorConfig, RunOptions, RunResult, StreamOptions } from "./types.js";
+import { RunStream } from "./stream.js";
 
 export * from "./types.js";
-export { OrchestratorError, ToolExecutionError, BudgetExceeded, ConflictError } from "./errors.js";
+export { OrchestratorError, ToolExecutionError, BudgetExceeded, ConflictError, StreamInterrupted } from "./errors.js";
 export type { ErrorCode, ToolErrorCategory, BudgetType, ConflictReason } from "./errors.js";
+export { RunStream } from "./stream.js";
 export { RuleBasedPlanner, rules } from "./rules.js";
 export { memoryStore, workersKvStore, indexedDbStore } from "./stores.js";
 export { openaiChat, anthropicMessages, bundle } from "./tools.js";
@@ -42,6 +44,47 @@ export class ReliableOrchestrator {
       (raw) => {
         throw toError(raw);
       },
+    );
+  }
+
+  /**
+   * Plans and runs `request` as a stream (see `RunStream`): before the first chunk every rule
+   * of `run` applies and failed attempts are invisible; after it nothing restarts silently.
+   */
+  runStream(request: unknown, options?: StreamOptions): RunStream {
+    const controller = new AbortController();
+    let passed: unknown = options;
+    let release = () => {};
+    try {
+      if (options !== undefined && options !== null && Object.getPrototypeOf(options) === Object.prototype) {
+        const outer = options.signal;
+        if (outer !== undefined && outer !== null) {
+          const forward = () => controller.abort(outer.reason);
+          if (outer.aborted) forward();
+          else outer.addEventListener("abort", forward, { once: true });
+          release = () => outer.removeEventListener("abort", forward);
+        }
+        passed = { ...options, signal: controller.signal };
+      } else if (options === undefined || options === null) {
+        passed = { signal: controller.signal };
+      }
+    } catch {
+      // Options that throw when read are the core's to report, as `invalid_request`.
+      passed = options;
+    }
+    return new RunStream(
+      (onChunk) =>
+        this.#inner.runStream(request, passed, onChunk).then(
+          (result) => {
+            release();
+            return result as RunResult<string>;
+          },
+          (raw) => {
+            release();
+            throw toError(raw);
+          },
+        ),
+      (reason) => controller.abort(reason),
     );
   }
 

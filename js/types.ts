@@ -30,7 +30,14 @@ export interface ToolContext {
   traceparent: string;
   /** Aborted on attempt timeout, run deadline, or caller abort. */
   signal: AbortSignal;
+  /** In a streaming run continuing after another tool's stream was interrupted: the text
+   * already delivered, to continue from (as the assistant's prefix). */
+  partial?: string;
 }
+
+/** One piece of a streamed answer, as a tool yields it. `usage` and `costUsd` are what this
+ * chunk adds. A plain string is a chunk of text. */
+export type ToolChunk = string | { text?: string; usage?: UsageInput; costUsd?: number; finishReason?: string };
 
 /** What a tool returns. */
 export interface ToolResult<O = unknown> {
@@ -43,6 +50,13 @@ export interface ToolResult<O = unknown> {
 export interface Tool<Req = any, O = any> {
   provider?: string;
   execute(request: Req, toolOptions: Record<string, unknown> | undefined, ctx: ToolContext): ToolResult<O> | Promise<ToolResult<O>>;
+  /** Streams the answer (for `runStream`): an async iterable or a `ReadableStream` of chunks.
+   * Ending normally means the answer is complete; throwing ends it as interrupted. */
+  stream?(
+    request: Req,
+    toolOptions: Record<string, unknown> | undefined,
+    ctx: ToolContext,
+  ): AsyncIterable<ToolChunk> | ReadableStream<ToolChunk> | Promise<AsyncIterable<ToolChunk> | ReadableStream<ToolChunk>>;
 }
 
 export type Operator =
@@ -156,7 +170,13 @@ export type OrchestratorEvent = {
   | { type: "breaker"; provider: string; from: CircuitStateName | null; to: CircuitStateName | null; reason: string | null; message?: string }
   | { type: "idempotency"; outcome: "miss" | "hit" | "joined" | "conflict" | "store_failed"; key: string }
   | { type: "budget"; budgetType: BudgetType; limit: number; spent: number; requested?: number }
+  | { type: "first_chunk"; toolName: string; attempt: number; ttftMs: number }
+  | { type: "stream_end"; chunks: number; elapsedMs: number }
+  | { type: "stream_interrupted"; toolName: string; reason: InterruptReason }
 );
+
+/** Why a stream that had begun ended early. */
+export type InterruptReason = "cut" | "idle_timeout" | "malformed" | "provider_error" | "no_terminal";
 
 export interface PlannerLike {
   rules: Rule[];
@@ -194,6 +214,21 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
+/** Options of `runStream`: those of `run`, and the stream's own. */
+export interface StreamOptions extends RunOptions {
+  /** Longest wait for a first chunk with text (ms): a retryable timeout that counts against the breaker. */
+  firstChunkTimeoutMs?: number;
+  /** Longest gap between chunks once text has flowed (ms): past it the stream is interrupted. */
+  idleTimeoutMs?: number;
+  /** An interrupted stream fails (`"fail"`, default) or continues on the plan's next tool. */
+  onInterrupt?: "fail" | "continue";
+}
+
+/** One piece of a streamed answer, as `runStream` delivers it. */
+export interface StreamChunk {
+  text: string;
+}
+
 export interface RunResult<O = unknown> {
   output: O;
   toolName: string;
@@ -204,6 +239,8 @@ export interface RunResult<O = unknown> {
   traceId: string;
   requestId: string;
   elapsedMs: number;
+  /** Why the answer ended, when the tool said (streams: the provider's finish reason). */
+  finishReason?: string;
 }
 
 export type CircuitStateName = "closed" | "open" | "half_open";

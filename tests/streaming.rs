@@ -33,7 +33,10 @@ fn stream_run(h: &Harness, options: Value) -> (Result<RunResult<Value>, RunError
     let sink = Rc::new(Collected::default());
     let mut options = RunOptions::from_json(&options).expect("options");
     options.chunks = Some(sink.clone());
-    let result = h.clock.run(h.orchestrator.run(json!("q"), options)).expect("run finishes");
+    let result = h
+        .clock
+        .run(h.orchestrator.run(json!("q"), options))
+        .expect("run finishes");
     let chunks = sink.0.borrow().clone();
     (result, chunks)
 }
@@ -56,12 +59,14 @@ fn config(extra: Value) -> Value {
 #[test]
 fn chunks_arrive_in_order_and_the_result_is_the_whole_text() {
     let clock = clock();
-    let a = Rc::new(reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![
-        text("Hel"),
-        Piece::Wait(10.0),
-        text("lo"),
-        Piece::Usage(Usage::new(3, 2, None)),
-    ])));
+    let a = Rc::new(
+        reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![
+            text("Hel"),
+            Piece::Wait(10.0),
+            text("lo"),
+            Piece::Usage(Usage::new(3, 2, None)),
+        ])),
+    );
     let b = tool("pb", &clock);
     let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], None);
     let (result, chunks) = stream_run(&h, json!({}));
@@ -98,7 +103,9 @@ fn a_slow_first_chunk_is_a_retryable_timeout_that_counts_against_the_breaker() {
             .then(slow.clone())
             .then(slow),
     );
-    let b = Rc::new(reliable_orchestrator::testing::ScriptedTool::new("pb", &clock).then(Step::Stream(vec![text("from b")])));
+    let b = Rc::new(
+        reliable_orchestrator::testing::ScriptedTool::new("pb", &clock).then(Step::Stream(vec![text("from b")])),
+    );
     let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], None);
     let (result, chunks) = stream_run(&h, json!({ "firstChunkTimeoutMs": 100 }));
     let result = result.unwrap();
@@ -111,11 +118,13 @@ fn a_slow_first_chunk_is_a_retryable_timeout_that_counts_against_the_breaker() {
 #[test]
 fn a_stream_cut_after_it_began_fails_with_the_partial_text_and_counts() {
     let clock = clock();
-    let a = Rc::new(reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![
-        text("par"),
-        text("tial"),
-        Piece::Fail(ToolError::network("connection reset")),
-    ])));
+    let a = Rc::new(
+        reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![
+            text("par"),
+            text("tial"),
+            Piece::Fail(ToolError::network("connection reset")),
+        ])),
+    );
     let b = tool("pb", &clock);
     let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], None);
     let (result, chunks) = stream_run(&h, json!({}));
@@ -139,7 +148,8 @@ fn a_stream_cut_after_it_began_fails_with_the_partial_text_and_counts() {
 fn a_stall_past_the_idle_timeout_is_an_interruption() {
     let clock = clock();
     let a = Rc::new(
-        reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![text("a"), Piece::Stall])),
+        reliable_orchestrator::testing::ScriptedTool::new("pa", &clock)
+            .then(Step::Stream(vec![text("a"), Piece::Stall])),
     );
     let b = tool("pb", &clock);
     let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], None);
@@ -154,11 +164,15 @@ fn a_stall_past_the_idle_timeout_is_an_interruption() {
 #[test]
 fn continue_goes_on_with_the_next_tool_from_the_partial_text() {
     let clock = clock();
-    let a = Rc::new(reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![
-        text("Once upon"),
-        Piece::Fail(ToolError::network("cut")),
-    ])));
-    let b = Rc::new(reliable_orchestrator::testing::ScriptedTool::new("pb", &clock).then(Step::Stream(vec![text(" a time")])));
+    let a = Rc::new(
+        reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![
+            text("Once upon"),
+            Piece::Fail(ToolError::network("cut")),
+        ])),
+    );
+    let b = Rc::new(
+        reliable_orchestrator::testing::ScriptedTool::new("pb", &clock).then(Step::Stream(vec![text(" a time")])),
+    );
     let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], None);
     let (result, chunks) = stream_run(&h, json!({ "onInterrupt": "continue" }));
     let result = result.unwrap();
@@ -172,18 +186,24 @@ fn continue_goes_on_with_the_next_tool_from_the_partial_text() {
 #[test]
 fn a_token_budget_stops_the_stream_with_the_partial_output() {
     let clock = clock();
-    let a = Rc::new(reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![
-        text("first"),
-        Piece::Usage(Usage::new(5, 5, None)),
-        text("second"),
-        Piece::Usage(Usage::new(0, 20, None)),
-        text("never"),
-    ])));
+    let a = Rc::new(
+        reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![
+            text("first"),
+            Piece::Usage(Usage::new(5, 5, None)),
+            text("second"),
+            Piece::Usage(Usage::new(0, 20, None)),
+            text("never"),
+        ])),
+    );
     let b = tool("pb", &clock);
     let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], None);
     let (result, chunks) = stream_run(&h, json!({ "budget": { "tokens": 20 } }));
     let error = result.unwrap_err();
-    assert!(matches!(error.error, OrchestratorError::BudgetExceeded { .. }), "{:?}", error.error);
+    assert!(
+        matches!(error.error, OrchestratorError::BudgetExceeded { .. }),
+        "{:?}",
+        error.error
+    );
     assert_eq!(error.output, Some(json!("firstsecond")));
     assert_eq!(chunks, ["first", "second"]);
     assert!(a.calls()[0].ctx.signal.is_aborted(), "the upstream call was aborted");
@@ -192,11 +212,13 @@ fn a_token_budget_stops_the_stream_with_the_partial_output() {
 #[test]
 fn the_run_deadline_covers_the_whole_stream() {
     let clock = clock();
-    let a = Rc::new(reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![
-        text("a"),
-        Piece::Wait(10_000.0),
-        text("b"),
-    ])));
+    let a = Rc::new(
+        reliable_orchestrator::testing::ScriptedTool::new("pa", &clock).then(Step::Stream(vec![
+            text("a"),
+            Piece::Wait(10_000.0),
+            text("b"),
+        ])),
+    );
     let b = tool("pb", &clock);
     let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], None);
     let (result, chunks) = stream_run(&h, json!({ "timeoutMs": 1000 }));
@@ -220,6 +242,9 @@ fn a_whole_tool_streams_as_one_chunk_and_a_keyed_stream_replays() {
     let replay = replay.unwrap();
     assert!(replay.cached);
     assert_eq!(replay.output, json!("whole answer"));
-    assert!(replayed_chunks.is_empty(), "a replay delivers no chunks itself: the driver yields its output");
+    assert!(
+        replayed_chunks.is_empty(),
+        "a replay delivers no chunks itself: the driver yields its output"
+    );
     assert_eq!(a.call_count(), 1);
 }

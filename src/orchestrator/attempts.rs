@@ -184,8 +184,13 @@ async fn try_tool<V: Payload>(
         };
         let attempt_started = ctx.now();
         let call: LocalBoxFuture<'_, Result<Called<V>, ToolError>> = match &ctx.stream {
-            None => Box::pin(tool.execute(request, &entry.options, tool_ctx).map(|r| r.map(Called::Whole))),
-            Some(_) => Box::pin(first_chunk(tool.stream(request, &entry.options, tool_ctx)).map(|r| r.map(Called::Stream))),
+            None => Box::pin(
+                tool.execute(request, &entry.options, tool_ctx)
+                    .map(|r| r.map(Called::Whole)),
+            ),
+            Some(_) => {
+                Box::pin(first_chunk(tool.stream(request, &entry.options, tool_ctx)).map(|r| r.map(Called::Stream)))
+            }
         };
         let (timeout_ms, timeout_message) = attempt_timeout(ctx);
         let guarded = until_aborted(&call_signal, call);
@@ -226,7 +231,10 @@ async fn try_tool<V: Payload>(
                 return drain(ctx, run, call, opened).await;
             }
             (Ok(Called::Whole(out)), _) => Ok(out),
-            (Ok(Called::Stream(_)), None) => Err(ToolError::invalid_output(&entry.tool_name, "a stream outside a streaming run")),
+            (Ok(Called::Stream(_)), None) => Err(ToolError::invalid_output(
+                &entry.tool_name,
+                "a stream outside a streaming run",
+            )),
             (Err(error), _) => Err(error),
         };
 

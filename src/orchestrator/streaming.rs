@@ -17,8 +17,8 @@ use futures::future::{self, Either};
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::context::RunContext;
 use super::attempts::ToolOutcome;
+use super::context::RunContext;
 use super::{Done, Failure};
 use crate::error::{OrchestratorError, ToolError};
 use crate::event::EventKind;
@@ -156,7 +156,12 @@ enum Next {
     Stopped(AbortReason),
 }
 
-async fn next_chunk<V: Payload>(ctx: &RunContext<V>, run: &StreamRun, rest: &mut ChunkStream, signal: &AbortSignal) -> Next {
+async fn next_chunk<V: Payload>(
+    ctx: &RunContext<V>,
+    run: &StreamRun,
+    rest: &mut ChunkStream,
+    signal: &AbortSignal,
+) -> Next {
     let read = async {
         match run.idle_timeout_ms {
             None => Some(rest.next().await),
@@ -188,7 +193,11 @@ pub(super) async fn drain<V: Payload>(
     call: Draining<'_>,
     opened: Opened,
 ) -> Result<ToolOutcome<V>, Failure<V>> {
-    let Opened { first, before, mut rest } = opened;
+    let Opened {
+        first,
+        before,
+        mut rest,
+    } = opened;
     let mut reported_usage = before.0.is_some();
     let mut since_usage = 0usize;
     charge(ctx, run, &call, before.0, before.1)?;
@@ -281,7 +290,8 @@ fn complete<V: Payload>(
         elapsed_ms: ctx.now() - run.started,
     });
     let text = run.text.borrow().clone();
-    let output = V::from_json(Value::String(text)).map_err(|m| Failure::from(OrchestratorError::config("output", m)))?;
+    let output =
+        V::from_json(Value::String(text)).map_err(|m| Failure::from(OrchestratorError::config("output", m)))?;
     let spend = ctx.spend.borrow();
     Ok(ToolOutcome::Succeeded(Done {
         output,

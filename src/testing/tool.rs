@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use super::VirtualClock;
 use crate::error::ToolError;
-use crate::platform::{whole_as_stream, Chunk, ChunkStream, Sleeper, Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
+use crate::platform::{
+    whole_as_stream, Chunk, ChunkStream, Sleeper, Tool, ToolContext, ToolEstimate, ToolOutput, Usage,
+};
 
 /// One scripted answer.
 #[derive(Clone, Debug)]

@@ -199,11 +199,7 @@ pub fn result_to_js(result: RunResult<JsPayload>) -> JsValue {
     set(&out, "toolName", result.tool_name.as_str());
     set(&out, "attempts", result.attempts);
     set(&out, "cached", result.cached);
-    let usage = Object::new();
-    set(&usage, "promptTokens", result.usage.prompt_tokens as f64);
-    set(&usage, "completionTokens", result.usage.completion_tokens as f64);
-    set(&usage, "totalTokens", result.usage.total_tokens as f64);
-    set(&out, "usage", usage);
+    set(&out, "usage", super::errors::usage_to_js(&result.usage));
     set(
         &out,
         "costUsd",
@@ -212,6 +208,9 @@ pub fn result_to_js(result: RunResult<JsPayload>) -> JsValue {
     set(&out, "traceId", result.trace_id.as_str());
     set(&out, "requestId", result.request_id.as_str());
     set(&out, "elapsedMs", result.elapsed_ms);
+    if let Some(reason) = &result.finish_reason {
+        set(&out, "finishReason", reason.as_str());
+    }
     out.into()
 }
 

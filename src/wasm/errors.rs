@@ -12,7 +12,7 @@ use wasm_bindgen::JsValue;
 use super::guard::{self, describe};
 use super::js_value::JsPayload;
 use crate::error::{OrchestratorError, RunError, ToolError, ToolErrorCategory};
-use crate::platform::Usage;
+use crate::platform::{InterruptReason, Usage};
 use crate::reliability::RetryHint;
 
 pub use super::guard::prop;
@@ -223,12 +223,32 @@ fn cause_of(error: &ToolError) -> JsValue {
     cause.into()
 }
 
+/// The category an interruption with no failure of its own reports.
+fn interrupt_category(reason: InterruptReason) -> ToolErrorCategory {
+    match reason {
+        InterruptReason::IdleTimeout => ToolErrorCategory::Timeout,
+        InterruptReason::Malformed => ToolErrorCategory::InvalidOutput,
+        InterruptReason::ProviderError => ToolErrorCategory::Server,
+        InterruptReason::Cut | InterruptReason::NoTerminal => ToolErrorCategory::Network,
+    }
+}
+
+/// Usage as the JS object results carry.
+pub fn usage_to_js(usage: &Usage) -> Object {
+    let out = Object::new();
+    set(&out, "promptTokens", usage.prompt_tokens as f64);
+    set(&out, "completionTokens", usage.completion_tokens as f64);
+    set(&out, "totalTokens", usage.total_tokens as f64);
+    out
+}
+
 /// Which JS class an error becomes.
 fn class_of(error: &OrchestratorError) -> &'static str {
     match error {
         OrchestratorError::ToolExecution { .. } => "ToolExecutionError",
         OrchestratorError::BudgetExceeded { .. } => "BudgetExceeded",
         OrchestratorError::Conflict { .. } => "ConflictError",
+        OrchestratorError::StreamInterrupted { .. } => "StreamInterrupted",
         _ => "OrchestratorError",
     }
 }
@@ -278,6 +298,27 @@ pub fn error_to_js(error: &OrchestratorError) -> Object {
             set(&out, "reason", reason.as_str());
         }
         OrchestratorError::Store(store) => set(&out, "operation", store.operation),
+        OrchestratorError::StreamInterrupted {
+            tool_name,
+            attempts,
+            reason,
+            partial,
+            usage,
+            cause,
+        } => {
+            set(&out, "toolName", tool_name.as_str());
+            set(&out, "attempts", *attempts);
+            let category = cause
+                .as_ref()
+                .map_or_else(|| interrupt_category(*reason), |c| c.category);
+            set(&out, "category", category.as_str());
+            set(&out, "reason", reason.as_str());
+            set(&out, "partial", partial.as_str());
+            set(&out, "usage", usage_to_js(usage));
+            if let Some(cause) = cause {
+                set(&out, "cause", cause_of(cause));
+            }
+        }
         OrchestratorError::NoTool | OrchestratorError::Timeout { .. } | OrchestratorError::Aborted => {}
     }
     out

@@ -4,14 +4,15 @@
 use futures::future::LocalBoxFuture;
 use js_sys::{Function, Object};
 use serde_json::Value;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use super::errors::{cost_of, set, tool_error_from_js, usage_of};
 use super::guard::{self, describe, settled, Unsettled};
+use super::js_stream::chunks_of;
 use super::js_value::{from_json, JsPayload};
 use crate::error::{OrchestratorError, ToolError};
 use crate::orchestrator::DEFAULT_PROVIDER;
-use crate::platform::{AbortReason, Tool, ToolContext, ToolOutput};
+use crate::platform::{whole_as_stream, AbortReason, ChunkStream, Tool, ToolContext, ToolOutput};
 
 /// A tool implemented in JS.
 pub struct JsTool {
@@ -19,6 +20,7 @@ pub struct JsTool {
     provider: String,
     this: JsValue,
     execute: Function,
+    stream: Option<Function>,
 }
 
 impl JsTool {
@@ -45,11 +47,19 @@ impl JsTool {
                 .filter(|p| !p.is_empty() && p.len() <= 128)
                 .ok_or_else(|| OrchestratorError::config(format!("{field}.provider"), "must be a non-empty string"))?,
         };
+        let stream = match guard::get(value, "stream").map_err(|e| unreadable("stream", e))? {
+            s if s.is_undefined() || s.is_null() => None,
+            s => Some(
+                s.dyn_into::<Function>()
+                    .map_err(|_| OrchestratorError::config(format!("{field}.stream"), "must be a function"))?,
+            ),
+        };
         Ok(Self {
             name: name.to_owned(),
             provider,
             this: value.clone(),
             execute,
+            stream,
         })
     }
 }
@@ -75,6 +85,9 @@ fn context_to_js(ctx: &ToolContext) -> JsValue {
     set(&out, "attempt", ctx.attempt);
     set(&out, "toolName", ctx.tool_name.as_str());
     set(&out, "traceparent", ctx.traceparent.as_str());
+    if let Some(partial) = &ctx.partial {
+        set(&out, "partial", partial.as_str());
+    }
     if let Ok(controller) = web_sys::AbortController::new() {
         set(&out, "signal", controller.signal());
         ctx.signal.on_abort(Box::new(move |reason| {
@@ -106,6 +119,20 @@ fn output_from_js(tool: &str, value: JsValue) -> Result<ToolOutput<JsPayload>, T
 impl Tool<JsPayload> for JsTool {
     fn provider(&self) -> &str {
         &self.provider
+    }
+
+    fn stream(&self, request: &JsPayload, options: &Value, ctx: ToolContext) -> ChunkStream {
+        let Some(stream) = &self.stream else {
+            return whole_as_stream(self.execute(request, options, ctx));
+        };
+        let options = if options.is_null() {
+            Ok(JsValue::UNDEFINED)
+        } else {
+            from_json(options).map_err(|m| JsValue::from_str(&m))
+        };
+        let returned = options
+            .and_then(|options| guard::call(stream, &self.this, &[request.0.clone(), options, context_to_js(&ctx)]));
+        chunks_of(self.name.clone(), returned)
     }
 
     fn execute(

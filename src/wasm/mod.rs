@@ -15,6 +15,7 @@ mod guard;
 mod host;
 mod js_events;
 mod js_kv;
+mod js_stream;
 mod js_tool;
 mod js_value;
 mod signal;
@@ -25,7 +26,7 @@ use wasm_bindgen::JsValue;
 pub use js_value::JsPayload;
 
 use crate::orchestrator::Orchestrator;
-use crate::platform::AbortSignal;
+use crate::platform::{AbortSignal, ChunkSink};
 use signal::SignalBridge;
 
 /// The orchestrator as exported to JS.
@@ -49,6 +50,20 @@ impl WasmOrchestrator {
 
     /// Plans and runs `request`; resolves with the result object.
     pub fn run(&self, request: JsValue, options: JsValue) -> js_sys::Promise {
+        self.start(request, options, None)
+    }
+
+    /// Plans and runs `request` as a stream: `onChunk(text)` gets each piece
+    /// of the answer as it arrives; resolves with the result (`output` the
+    /// whole text).
+    #[wasm_bindgen(js_name = runStream)]
+    pub fn run_stream(&self, request: JsValue, options: JsValue, on_chunk: js_sys::Function) -> js_sys::Promise {
+        self.start(request, options, Some(on_chunk))
+    }
+}
+
+impl WasmOrchestrator {
+    fn start(&self, request: JsValue, options: JsValue, on_chunk: Option<js_sys::Function>) -> js_sys::Promise {
         let orchestrator = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let (mut options, js_signal) = match convert::run_options_from_js(&options) {
@@ -58,13 +73,26 @@ impl WasmOrchestrator {
             let signal = AbortSignal::new();
             let _bridge = js_signal.clone().and_then(|target| SignalBridge::new(target, &signal));
             options.signal = Some(signal);
+            options.chunks = on_chunk.map(|f| std::rc::Rc::new(JsChunks(f)) as std::rc::Rc<dyn ChunkSink>);
             match orchestrator.run(JsPayload(request), options).await {
                 Ok(result) => Ok(convert::result_to_js(result)),
                 Err(error) => Err(errors::run_error_to_js(error, js_signal.map(|s| s.reason()))),
             }
         })
     }
+}
 
+/// A streaming run's `onChunk` callback (whatever it throws stays with it).
+struct JsChunks(js_sys::Function);
+
+impl ChunkSink for JsChunks {
+    fn chunk(&self, text: &str) {
+        let _ = self.0.call1(&JsValue::UNDEFINED, &JsValue::from_str(text));
+    }
+}
+
+#[wasm_bindgen]
+impl WasmOrchestrator {
     /// Every provider's breaker: `{ [provider]: { state, failures, ... } }`.
     #[wasm_bindgen(js_name = circuitStates)]
     pub fn circuit_states(&self) -> JsValue {

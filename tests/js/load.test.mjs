@@ -16,7 +16,8 @@ function wave(o, executedByKey, wave) {
     const keyed = i % 3 === 0;
     const key = keyed ? `w${wave}-k${i % KEYS}` : undefined;
     const request = keyed ? { query: `keyed ${key}` } : { query: `run ${i}`, fail: i % 7 === 0 ? 503 : i % 11 === 0 ? 400 : 0 };
-    runs.push(o.run(request, { idempotencyKey: key, timeoutMs: 5_000 }));
+    // A deadline far past any healthy wave, so a busy machine cannot turn runs into timeouts.
+    runs.push(o.run(request, { idempotencyKey: key, timeoutMs: 120_000 }));
   }
   return Promise.allSettled(runs);
 }
