@@ -1,6 +1,7 @@
 //! The HTTP client built-in provider tools speak through (`fetch` in wasm).
 
 use futures::future::LocalBoxFuture;
+use futures::stream::{LocalBoxStream, StreamExt};
 
 use super::AbortSignal;
 
@@ -47,6 +48,34 @@ pub enum HttpError {
     Aborted,
 }
 
+/// A response whose body arrives in pieces of text (a streamed answer).
+pub struct StreamingResponse {
+    /// Status code.
+    pub status: u16,
+    /// Header names (lowercase) and values.
+    pub headers: Vec<(String, String)>,
+    /// The body, piece by piece; an error ends it (a connection cut mid-body).
+    pub body: LocalBoxStream<'static, Result<String, HttpError>>,
+}
+
+impl StreamingResponse {
+    /// Reads the whole body (for an error status, whose body is not a stream).
+    ///
+    /// # Errors
+    /// A failure while reading it.
+    pub async fn into_response(mut self) -> Result<HttpResponse, HttpError> {
+        let mut body = String::new();
+        while let Some(piece) = self.body.next().await {
+            body.push_str(&piece?);
+        }
+        Ok(HttpResponse {
+            status: self.status,
+            headers: self.headers,
+            body,
+        })
+    }
+}
+
 /// Sends HTTP requests.
 pub trait HttpClient {
     /// Sends `request`, aborting it when `signal` aborts.
@@ -55,4 +84,22 @@ pub trait HttpClient {
         request: HttpRequest,
         signal: AbortSignal,
     ) -> LocalBoxFuture<'static, Result<HttpResponse, HttpError>>;
+
+    /// Sends `request` and hands back the body as it arrives. The default
+    /// reads it whole and hands it back as one piece.
+    fn send_streaming(
+        &self,
+        request: HttpRequest,
+        signal: AbortSignal,
+    ) -> LocalBoxFuture<'static, Result<StreamingResponse, HttpError>> {
+        let sent = self.send(request, signal);
+        Box::pin(async move {
+            let response = sent.await?;
+            Ok(StreamingResponse {
+                status: response.status,
+                headers: response.headers,
+                body: futures::stream::once(async move { Ok(response.body) }).boxed_local(),
+            })
+        })
+    }
 }

@@ -10,6 +10,8 @@ pub mod http_failure;
 mod openai;
 mod pricing;
 mod provider;
+pub mod sse;
+pub mod stream_decode;
 
 pub use anthropic::{AnthropicMessages, AnthropicMessagesTool};
 pub use bundle::{Bundle, BundleConfig};

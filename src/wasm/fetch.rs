@@ -4,12 +4,13 @@
 //! its request.
 
 use futures::future::LocalBoxFuture;
+use futures::StreamExt;
 use js_sys::{Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::errors::set;
 use super::guard::{self, describe, prop, settled_or_thrown};
-use crate::platform::{AbortSignal, HttpClient, HttpError, HttpRequest, HttpResponse};
+use crate::platform::{AbortSignal, HttpClient, HttpError, HttpRequest, HttpResponse, StreamingResponse};
 
 /// `fetch` as an [`HttpClient`].
 pub struct FetchClient;
@@ -50,7 +51,8 @@ fn headers_of(response: &JsValue) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn send(request: HttpRequest, signal: AbortSignal) -> Result<HttpResponse, HttpError> {
+/// Sends the request; resolves with the `Response` once its head arrived.
+async fn fetch_head(request: &HttpRequest, signal: &AbortSignal) -> Result<JsValue, HttpError> {
     let global = js_sys::global();
     let fetch = prop(&global, "fetch")
         .and_then(|f| f.dyn_into::<Function>().ok())
@@ -74,22 +76,114 @@ async fn send(request: HttpRequest, signal: AbortSignal) -> Result<HttpResponse,
     }
     let promise = fetch
         .call2(&global, &JsValue::from_str(&request.url), &init)
-        .map_err(|e| failed(&signal, &e))?;
-    let response = settled_or_thrown(promise).await.map_err(|e| failed(&signal, &e))?;
-    let status = prop(&response, "status").and_then(|s| s.as_f64()).unwrap_or(0.0);
+        .map_err(|e| failed(signal, &e))?;
+    settled_or_thrown(promise).await.map_err(|e| failed(signal, &e))
+}
+
+fn status_of(response: &JsValue) -> u16 {
+    let status = prop(response, "status").and_then(|s| s.as_f64()).unwrap_or(0.0);
+    status.clamp(0.0, 999.0) as u16
+}
+
+async fn send(request: HttpRequest, signal: AbortSignal) -> Result<HttpResponse, HttpError> {
+    let response = fetch_head(&request, &signal).await?;
+    let status = status_of(&response);
     let headers = headers_of(&response);
+    // A connection dropped mid-body rejects while the text is read.
+    let body = send_rest(response, signal).await?;
+    Ok(HttpResponse { status, headers, body })
+}
+
+/// A body reader: `response.body.getReader()`, cancelled when dropped early.
+struct BodyReader {
+    reader: JsValue,
+    read: Function,
+    cancel: Option<Function>,
+    /// Bytes of a UTF-8 sequence split across reads.
+    carry: Vec<u8>,
+    done: bool,
+}
+
+impl Drop for BodyReader {
+    fn drop(&mut self) {
+        if let (false, Some(cancel)) = (self.done, &self.cancel) {
+            if let Ok(cancelled) = guard::call(cancel, &self.reader, &[]) {
+                if let Ok(Some(catch)) = guard::method(&cancelled, "catch") {
+                    let ignore = wasm_bindgen::closure::Closure::once_into_js(|_: JsValue| {});
+                    let _ = guard::call(&catch, &cancelled, &[ignore]);
+                }
+            }
+        }
+    }
+}
+
+impl BodyReader {
+    fn open(response: &JsValue) -> Option<Self> {
+        let body = prop(response, "body")?;
+        let get_reader = guard::method(&body, "getReader").ok()??;
+        let reader = guard::call(&get_reader, &body, &[]).ok()?;
+        let read = guard::method(&reader, "read").ok()??;
+        let cancel = guard::method(&reader, "cancel").ok().flatten();
+        Some(Self { reader, read, cancel, carry: Vec::new(), done: false })
+    }
+
+    /// The next piece of text; `None` at the end.
+    async fn next(&mut self, signal: &AbortSignal) -> Option<Result<String, HttpError>> {
+        loop {
+            let pulled = match guard::call(&self.read, &self.reader, &[]) {
+                Ok(pulled) => pulled,
+                Err(e) => return Some(Err(failed(signal, &e))),
+            };
+            let step = match settled_or_thrown(pulled).await {
+                Ok(step) => step,
+                Err(e) => return Some(Err(failed(signal, &e))),
+            };
+            if guard::get(&step, "done").ok().and_then(|d| d.as_bool()).unwrap_or(true) {
+                self.done = true;
+                return None;
+            }
+            let bytes = match guard::get(&step, "value").map(|v| v.dyn_into::<js_sys::Uint8Array>()) {
+                Ok(Ok(bytes)) => bytes.to_vec(),
+                _ => return Some(Err(HttpError::Network("the body stream gave something other than bytes".into()))),
+            };
+            self.carry.extend_from_slice(&bytes);
+            let valid = match std::str::from_utf8(&self.carry) {
+                Ok(text) => text.len(),
+                Err(e) => e.valid_up_to(),
+            };
+            if valid > 0 {
+                let rest = self.carry.split_off(valid);
+                let text = String::from_utf8_lossy(&std::mem::replace(&mut self.carry, rest)).into_owned();
+                return Some(Ok(text));
+            }
+        }
+    }
+}
+
+async fn send_streaming(request: HttpRequest, signal: AbortSignal) -> Result<StreamingResponse, HttpError> {
+    let response = fetch_head(&request, &signal).await?;
+    let status = status_of(&response);
+    let headers = headers_of(&response);
+    let Some(reader) = BodyReader::open(&response) else {
+        // No readable body (an old host): the whole text, as one piece.
+        let whole = send_rest(response, signal).await;
+        return Ok(StreamingResponse { status, headers, body: futures::stream::once(async move { whole }).boxed_local() });
+    };
+    let body = futures::stream::unfold((reader, signal), |(mut reader, signal)| async move {
+        let piece = reader.next(&signal).await?;
+        Some((piece, (reader, signal)))
+    });
+    Ok(StreamingResponse { status, headers, body: body.boxed_local() })
+}
+
+async fn send_rest(response: JsValue, signal: AbortSignal) -> Result<String, HttpError> {
     let text = guard::method(&response, "text")
         .ok()
         .flatten()
         .ok_or_else(|| HttpError::Network("the response has no text()".into()))?;
     let body = guard::call(&text, &response, &[]).map_err(|e| failed(&signal, &e))?;
-    // A connection dropped mid-body rejects here.
     let body = settled_or_thrown(body).await.map_err(|e| failed(&signal, &e))?;
-    Ok(HttpResponse {
-        status: status.clamp(0.0, 999.0) as u16,
-        headers,
-        body: body.as_string().unwrap_or_default(),
-    })
+    Ok(body.as_string().unwrap_or_default())
 }
 
 impl HttpClient for FetchClient {
@@ -99,5 +193,13 @@ impl HttpClient for FetchClient {
         signal: AbortSignal,
     ) -> LocalBoxFuture<'static, Result<HttpResponse, HttpError>> {
         Box::pin(send(request, signal))
+    }
+
+    fn send_streaming(
+        &self,
+        request: HttpRequest,
+        signal: AbortSignal,
+    ) -> LocalBoxFuture<'static, Result<StreamingResponse, HttpError>> {
+        Box::pin(send_streaming(request, signal))
     }
 }
