@@ -10,7 +10,8 @@
 //   POST .../messages            Anthropic format
 //   POST /__mock/faults          queue a fault: { kind, format?, model?, count?, durationMs?, status?,
 //                                retryAfter?, retryAfterDate?, retryAfterMs?, delayMs? }
-//                                kinds: rate_limit, server, slow, drop, malformed, unauthorized
+//                                kinds: rate_limit, server, slow, drop, malformed, unauthorized;
+//                                with `stream: true` also the stream faults of ./stream.mjs
 //   GET  /__mock/log             every request received: { at, format, model, headers, body, fault, status }
 //   POST /__mock/reset           clear faults, log and answer counters
 //
@@ -18,6 +19,7 @@
 // `cycle:A|B|C` answers A, B, C, A, ... in turn (so bundles can disagree).
 import http from "node:http";
 import { fileURLToPath } from "node:url";
+import { streamReply } from "./stream.mjs";
 
 const tokens = (text) => Math.max(1, Math.ceil(String(text ?? "").length / 4));
 
@@ -162,6 +164,11 @@ export function startMockProvider({ port = 0, idleMs = 120_000, lifetimeMs = 30 
     }
     if (!body || typeof body !== "object" || !Array.isArray(body.messages) || typeof model !== "string") {
       return reply(400, errorBody(format, "invalid_request_error", "`model` and `messages` are required."));
+    }
+    if (body.stream === true) {
+      entry.status = 200;
+      entry.stream = true;
+      return streamReply(res, format, answer(format, model, body), fault, CORS);
     }
     return reply(200, answer(format, model, body));
   }
