@@ -191,7 +191,13 @@ function flatten(content: unknown): unknown {
 function toRequest(options: Record<string, unknown>): Record<string, unknown> {
   const prompt = Array.isArray(options.prompt) ? (options.prompt as PromptMessage[]) : [];
   const system = prompt.filter((m) => m.role === "system").map((m) => String(flatten(m.content) ?? "")).join("\n");
-  const messages = prompt.filter((m) => m.role !== "system").map((m) => ({ ...m, content: flatten(m.content) }));
+  const messages = prompt
+    .filter((m) => m.role !== "system")
+    .map((m) => {
+      const message: Record<string, unknown> = { role: m.role, content: flatten(m.content) };
+      if (m.providerOptions !== undefined) message.providerOptions = m.providerOptions;
+      return message;
+    });
   const request: Record<string, unknown> = { messages };
   if (system !== "") request.system = system;
   const tools = Array.isArray(options.tools) ? (options.tools as Part[]).filter((t) => t.type === "function") : [];

@@ -9,9 +9,16 @@ rm -rf "$scratch"
 mkdir -p "$scratch"
 tarball=$(cd pkg && npm pack --silent --pack-destination "$root/$scratch" | tail -n 1)
 cp tests/js/*.mjs tests/js/example.ts tests/js/tsconfig.json "$scratch/"
+# The SDKs the tests use as a user would (sdk.test.mjs, adapters.test.mjs), at the exact
+# versions the root package.json pins (so npm's cache from the root install serves them).
+sdk_deps=$(node -e '
+  const dev = require("./package.json").devDependencies;
+  const names = ["openai", "@anthropic-ai/sdk", "ai", "@ai-sdk/openai", "@ai-sdk/anthropic",
+                 "@opentelemetry/api", "@opentelemetry/sdk-trace-base"];
+  process.stdout.write(names.map((n) => `, ${JSON.stringify(n)}: ${JSON.stringify(dev[n])}`).join(""));')
 cat > "$scratch/package.json" <<JSON
 { "name": "scratch-user-project", "private": true, "type": "module",
-  "dependencies": { "reliable-orchestrator": "file:./$tarball" } }
+  "dependencies": { "reliable-orchestrator": "file:./$tarball"$sdk_deps } }
 JSON
 cd "$scratch"
 npm install --no-audit --no-fund --silent
