@@ -12,19 +12,26 @@ export interface SpanContextLike {
   isRemote?: boolean;
 }
 
+/** An OpenTelemetry attribute value. */
+export type AttributeValueLike = string | number | boolean | Array<string | null | undefined> | Array<number | null | undefined> | Array<boolean | null | undefined>;
+/** OpenTelemetry attributes. */
+export type AttributesLike = Record<string, AttributeValueLike | undefined>;
+/** An OpenTelemetry time (ms since the epoch, `[seconds, nanos]` or a `Date`). */
+export type TimeLike = number | [number, number] | Date;
+
 /** The parts of an OpenTelemetry `Span` used here. */
 export interface SpanLike {
   spanContext(): SpanContextLike;
-  setAttribute(key: string, value: unknown): unknown;
-  addEvent(name: string, attributes?: Record<string, unknown>, time?: number): unknown;
+  setAttribute(key: string, value: AttributeValueLike): unknown;
+  addEvent(name: string, attributes?: AttributesLike, time?: TimeLike): unknown;
   setStatus(status: { code: number; message?: string }): unknown;
-  recordException(exception: unknown, time?: number): unknown;
-  end(endTime?: number): void;
+  recordException(exception: any, time?: TimeLike): unknown;
+  end(endTime?: TimeLike): void;
 }
 
 /** The parts of an OpenTelemetry `Tracer` used here (`trace.getTracer(name)` gives one). */
 export interface TracerLike {
-  startSpan(name: string, options?: { startTime?: number; attributes?: Record<string, unknown>; kind?: number }, context?: unknown): SpanLike;
+  startSpan(name: string, options?: { startTime?: TimeLike; attributes?: AttributesLike; kind?: number }, context?: any): SpanLike;
 }
 
 /** What a tool is known by in spans: its provider (`gen_ai.system`) and model (`gen_ai.request.model`). */
@@ -174,9 +181,9 @@ export function otelListener(tracer: TracerLike, options: OtelListenerOptions = 
       model: typeof model === "string" ? model : undefined,
     };
   };
-  const toolAttributes = (toolName: string): Record<string, unknown> => {
+  const toolAttributes = (toolName: string): AttributesLike => {
     const { provider, model } = describe(toolName);
-    const attributes: Record<string, unknown> = { "gen_ai.operation.name": "chat", "reliable_orchestrator.tool": toolName };
+    const attributes: AttributesLike = { "gen_ai.operation.name": "chat", "reliable_orchestrator.tool": toolName };
     attributes["gen_ai.system"] = provider ?? toolName;
     if (model) attributes["gen_ai.request.model"] = model;
     return attributes;
@@ -203,7 +210,7 @@ export function otelListener(tracer: TracerLike, options: OtelListenerOptions = 
     const now = Date.now();
     const { result, error } = outcome;
     if (result) {
-      Object.entries(toolAttributes(result.toolName)).forEach(([k, v]) => run.span.setAttribute(k, v));
+      Object.entries(toolAttributes(result.toolName)).forEach(([k, v]) => v !== undefined && run.span.setAttribute(k, v));
       run.span.setAttribute("gen_ai.usage.input_tokens", result.usage.promptTokens);
       run.span.setAttribute("gen_ai.usage.output_tokens", result.usage.completionTokens);
       run.span.setAttribute("reliable_orchestrator.attempts", result.attempts);
@@ -260,7 +267,7 @@ export function otelListener(tracer: TracerLike, options: OtelListenerOptions = 
           break;
         case "attempt": {
           endAttempt(run, at);
-          const attributes: Record<string, unknown> = { ...toolAttributes(event.toolName), "reliable_orchestrator.attempt": event.attempt };
+          const attributes: AttributesLike = { ...toolAttributes(event.toolName), "reliable_orchestrator.attempt": event.attempt };
           if (event.fittedMaxTokens !== undefined) attributes["gen_ai.request.max_tokens"] = event.fittedMaxTokens;
           const { model } = describe(event.toolName);
           const span = tracer.startSpan(`chat ${model ?? event.toolName}`, { startTime: at, attributes, kind: SPAN_KIND_CLIENT }, run.context);
@@ -281,7 +288,7 @@ export function otelListener(tracer: TracerLike, options: OtelListenerOptions = 
           run.span.addEvent("breaker", { "reliable_orchestrator.provider": event.provider, "reliable_orchestrator.from": event.from ?? "", "reliable_orchestrator.to": event.to ?? "", "reliable_orchestrator.reason": event.reason ?? "" }, at);
           break;
         case "budget": {
-          const attributes: Record<string, unknown> = { "reliable_orchestrator.budget_type": event.budgetType, "reliable_orchestrator.limit": event.limit, "reliable_orchestrator.spent": event.spent };
+          const attributes: AttributesLike = { "reliable_orchestrator.budget_type": event.budgetType, "reliable_orchestrator.limit": event.limit, "reliable_orchestrator.spent": event.spent };
           if (event.requested !== undefined) attributes["reliable_orchestrator.requested"] = event.requested;
           run.span.addEvent("budget_exceeded", attributes, at);
           break;
