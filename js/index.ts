@@ -17,6 +17,10 @@ export { durableObjectStore, IdempotencyDurableObject } from "./durable.js";
 export type { DurableObjectNamespaceLike, DurableObjectStateLike } from "./durable.js";
 export type { BuiltinTool, BundleOutput, BundleReplicate, BundleToolOptions, ModelPrice, ProviderToolOptions } from "./tools.js";
 export type { KvNamespaceLike } from "./stores.js";
+export { aiSdkTool, reliableModel } from "./adapters.js";
+export type { AiSdkModelLike, AiSdkToolOptions, AssistantMessage, OrchestratorLike, ReliableLanguageModel, ReliableModelOptions, RequestTool } from "./adapters.js";
+export { otelListener, w3cTraceId } from "./otel.js";
+export type { AttributeValueLike, AttributesLike, OtelListener, OtelListenerOptions, SpanContextLike, SpanLike, TimeLike, ToolDescription, TracerLike } from "./otel.js";
 
 /**
  * Plans a tool for each request by rules and runs it through retries, circuit breakers,

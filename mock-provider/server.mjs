@@ -10,8 +10,9 @@
 //   POST .../messages            Anthropic format
 //   POST /__mock/faults          queue a fault: { kind, format?, model?, count?, durationMs?, status?,
 //                                retryAfter?, retryAfterDate?, retryAfterMs?, delayMs? }
-//                                kinds: rate_limit, server, slow, drop, malformed, unauthorized;
-//                                with `stream: true` also the stream faults of ./stream.mjs
+//                                kinds: rate_limit, server (status: 5xx), slow, drop, malformed,
+//                                unauthorized, status (any status, default 400); with
+//                                `stream: true` also the stream faults of ./stream.mjs
 //   GET  /__mock/log             every request received: { at, format, model, headers, body, fault, status }
 //   POST /__mock/reset           clear faults, log and answer counters
 //
@@ -141,6 +142,12 @@ export function startMockProvider({ port = 0, idleMs = 120_000, lifetimeMs = 30 
         const key = req.headers["x-api-key"] ?? String(req.headers.authorization ?? "").replace(/^Bearer /, "");
         const type = format === "anthropic" ? "authentication_error" : "invalid_api_key";
         return reply(401, errorBody(format, type, `Incorrect API key provided: ${key}.`));
+      }
+      case "status": {
+        // Any other error status (400, 404, 409, 422, ...), e.g. for SDK classification tests.
+        const status = fault.status ?? 400;
+        const type = status === 404 ? "not_found_error" : "invalid_request_error";
+        return reply(status, errorBody(format, type, `Mock error with status ${status}.`));
       }
       case "drop":
         entry.status = "dropped";

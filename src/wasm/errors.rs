@@ -115,23 +115,52 @@ fn status_of(value: &JsValue) -> Option<u16> {
         .map(|s| s as u16)
 }
 
-/// The class-like name of a thrown value: its `name`, else its constructor's.
-fn name_of(value: &JsValue) -> Option<String> {
-    prop(value, "name").and_then(|n| n.as_string()).or_else(|| {
-        prop(value, "constructor")
-            .and_then(|c| prop(&c, "name"))
-            .and_then(|n| n.as_string())
+/// The class-like names of a thrown value: its `name` and its constructor's.
+/// Both count: the openai SDK leaves `name` as `"Error"` on its subclasses
+/// (`APIConnectionTimeoutError`, `APIUserAbortError`), the AI SDK sets
+/// `name` (`AI_APICallError`) on classes of another name.
+fn names_of(value: &JsValue) -> [Option<String>; 2] {
+    let own = prop(value, "name").and_then(|n| n.as_string());
+    let class = prop(value, "constructor")
+        .and_then(|c| prop(&c, "name"))
+        .and_then(|n| n.as_string())
+        .filter(|c| own.as_ref() != Some(c));
+    [own, class]
+}
+
+/// What a class name says about a failure, if anything.
+fn kind_of_name(name: &str) -> Option<NameKind> {
+    Some(match name {
+        "AbortError" | "APIUserAbortError" => NameKind::Aborted,
+        "TimeoutError" | "APIConnectionTimeoutError" => NameKind::Is(ToolErrorCategory::Timeout),
+        "APIConnectionError" | "TypeError" | "FetchError" => NameKind::Is(ToolErrorCategory::Network),
+        // A body that is not the JSON (or the shape) promised: a truncated or
+        // garbled response, retried like the built-in tools' malformed ones.
+        "SyntaxError" | "AI_JSONParseError" | "JSONParseError" | "AI_TypeValidationError" | "TypeValidationError" => {
+            NameKind::Is(ToolErrorCategory::InvalidOutput)
+        }
+        _ => return None,
     })
 }
 
+enum NameKind {
+    Aborted,
+    Is(ToolErrorCategory),
+}
+
 fn read_signals(value: &JsValue, into: &mut Signals) {
-    if into.retryable.is_none() {
+    // A status below 400 says nothing of the failure (the AI SDK's
+    // `APICallError` for a 200 whose body is not JSON), and neither does a
+    // `retryable` flag derived from it.
+    let status = status_of(value);
+    let error_status = status.filter(|s| *s >= 400);
+    if into.retryable.is_none() && (status.is_none() || error_status.is_some()) {
         into.retryable = prop(value, "retryable")
             .or_else(|| prop(value, "isRetryable"))
             .and_then(|r| r.as_bool());
     }
     if into.status.is_none() {
-        into.status = status_of(value);
+        into.status = error_status;
     }
     if into.should_retry.is_none() {
         into.should_retry = headers_of(value)
@@ -148,24 +177,27 @@ fn read_signals(value: &JsValue, into: &mut Signals) {
     if into.kind.is_some() || into.aborted {
         return;
     }
-    let name = name_of(value).unwrap_or_default();
-    let code = prop(value, "code").and_then(|c| c.as_string()).unwrap_or_default();
-    match name.as_str() {
-        "AbortError" | "APIUserAbortError" => into.aborted = true,
-        "TimeoutError" | "APIConnectionTimeoutError" => into.kind = Some(ToolErrorCategory::Timeout),
-        "APIConnectionError" | "TypeError" | "FetchError" => into.kind = Some(ToolErrorCategory::Network),
-        _ if code == "ETIMEDOUT" || code == "UND_ERR_CONNECT_TIMEOUT" || code == "UND_ERR_HEADERS_TIMEOUT" => {
-            into.kind = Some(ToolErrorCategory::Timeout)
+    match names_of(value).iter().flatten().find_map(|n| kind_of_name(n)) {
+        Some(NameKind::Aborted) => into.aborted = true,
+        Some(NameKind::Is(kind)) => into.kind = Some(kind),
+        None => {
+            let code = prop(value, "code").and_then(|c| c.as_string()).unwrap_or_default();
+            if matches!(
+                code.as_str(),
+                "ETIMEDOUT" | "UND_ERR_CONNECT_TIMEOUT" | "UND_ERR_HEADERS_TIMEOUT"
+            ) {
+                into.kind = Some(ToolErrorCategory::Timeout);
+            } else if is_network_code(&code) {
+                into.kind = Some(ToolErrorCategory::Network);
+            }
         }
-        _ if is_network_code(&code) => into.kind = Some(ToolErrorCategory::Network),
-        _ => {}
     }
 }
 
 /// The value a wrapper stands for: an AI SDK `RetryError`'s `lastError`.
 fn unwrapped(value: JsValue) -> JsValue {
     match prop(&value, "lastError") {
-        Some(last) if name_of(&value).is_some_and(|n| n.contains("RetryError")) => last,
+        Some(last) if names_of(&value).iter().flatten().any(|n| n.contains("RetryError")) => last,
         _ => value,
     }
 }
@@ -176,7 +208,11 @@ fn unwrapped(value: JsValue) -> JsValue {
 /// `x-should-retry` header overriding the status rule); then an abort
 /// (not the provider's fault: not retried, not counted); a timeout; a network
 /// failure (`TypeError` from fetch, `APIConnectionError`, Node error codes);
-/// anything else is a non-retryable `unknown`.
+/// a body that would not parse (`SyntaxError`, the AI SDK's `JSONParseError`
+/// and `TypeValidationError`: a retryable `invalid_output`, as the built-in
+/// tools treat a malformed response); anything else is a non-retryable
+/// `unknown`. A status below 400 (and a `retryable` flag beside it) is not
+/// a failure's status and is ignored.
 pub fn tool_error_from_js(thrown: JsValue) -> ToolError {
     let mut signals = Signals::default();
     let mut link = unwrapped(thrown.clone());
@@ -197,6 +233,9 @@ pub fn tool_error_from_js(thrown: JsValue) -> ToolError {
             }
         }
         _ if signals.aborted => ToolError::new(ToolErrorCategory::Unknown, message).with_retryable(false),
+        (None, Some(ToolErrorCategory::InvalidOutput)) => {
+            ToolError::new(ToolErrorCategory::InvalidOutput, message).with_retryable(true)
+        }
         (None, Some(kind)) => ToolError::new(kind, message),
         (None, None) => ToolError::new(ToolErrorCategory::Unknown, message),
     };
