@@ -5,6 +5,7 @@ import { WasmOrchestrator } from "./generated/reliable_orchestrator.js";
 import { toError } from "./errors.js";
 import type { BreakerState, CircuitStateSnapshot, OrchestratorConfig, RunOptions, RunResult, StreamOptions } from "./types.js";
 import { RunStream } from "./stream.js";
+import { abortContext, makeContext } from "./context.js";
 
 export * from "./types.js";
 export { OrchestratorError, ToolExecutionError, BudgetExceeded, ConflictError, StreamInterrupted } from "./errors.js";
@@ -32,7 +33,7 @@ export class ReliableOrchestrator {
   /** @throws OrchestratorError with code `invalid_config` and the offending `field`. */
   constructor(config: OrchestratorConfig) {
     try {
-      this.#inner = new WasmOrchestrator(config);
+      this.#inner = new WasmOrchestrator(config, makeContext, abortContext);
     } catch (raw) {
       throw toError(raw);
     }

@@ -114,9 +114,18 @@ mod tests {
             assert_eq!(
                 events,
                 vec![
-                    SseEvent { event: Some("a".into()), data: "one\ntwo".into() },
-                    SseEvent { event: None, data: "{\"x\":1}".into() },
-                    SseEvent { event: None, data: "three".into() },
+                    SseEvent {
+                        event: Some("a".into()),
+                        data: "one\ntwo".into()
+                    },
+                    SseEvent {
+                        event: None,
+                        data: "{\"x\":1}".into()
+                    },
+                    SseEvent {
+                        event: None,
+                        data: "three".into()
+                    },
                 ],
                 "cut at {cut}"
             );

@@ -68,8 +68,11 @@ impl StreamDecoder {
         if self.finished {
             return Ok(());
         }
-        Err(ToolError::network(format!("the stream from `{}` ended before its terminal event", self.tool))
-            .with_interrupt(InterruptReason::NoTerminal))
+        Err(ToolError::network(format!(
+            "the stream from `{}` ended before its terminal event",
+            self.tool
+        ))
+        .with_interrupt(InterruptReason::NoTerminal))
     }
 
     fn json(&self, data: &str) -> Result<Value, ToolError> {
@@ -95,7 +98,11 @@ impl StreamDecoder {
             .unwrap_or_default();
         let usage = json.get("usage").filter(|u| u.is_object()).map(|u| {
             let n = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
-            Usage::new(n("prompt_tokens"), n("completion_tokens"), u.get("total_tokens").and_then(Value::as_u64))
+            Usage::new(
+                n("prompt_tokens"),
+                n("completion_tokens"),
+                u.get("total_tokens").and_then(Value::as_u64),
+            )
         });
         Ok(Some(Chunk {
             text: text.to_owned(),
@@ -119,7 +126,11 @@ impl StreamDecoder {
                 let usage = json.pointer("/message/usage");
                 let n = |k: &str| usage.and_then(|u| u.get(k)).and_then(Value::as_u64).unwrap_or(0);
                 self.output_counted = n("output_tokens");
-                Ok(Some(usage_chunk(Usage::new(n("input_tokens"), n("output_tokens"), None))))
+                Ok(Some(usage_chunk(Usage::new(
+                    n("input_tokens"),
+                    n("output_tokens"),
+                    None,
+                ))))
             }
             "content_block_delta" => {
                 let text = json.pointer("/delta/text").and_then(Value::as_str).unwrap_or_default();
@@ -133,7 +144,10 @@ impl StreamDecoder {
                 let added = output.map_or(0, |o| o.saturating_sub(self.output_counted));
                 self.output_counted = output.unwrap_or(self.output_counted).max(self.output_counted);
                 let mut chunk = usage_chunk(Usage::new(0, added, None));
-                chunk.finish_reason = json.pointer("/delta/stop_reason").and_then(Value::as_str).map(str::to_owned);
+                chunk.finish_reason = json
+                    .pointer("/delta/stop_reason")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
                 Ok(Some(chunk))
             }
             "message_stop" => {
@@ -160,7 +174,10 @@ fn provider_error(error: &Value) -> ToolError {
         .or_else(|| error.get("code"))
         .and_then(Value::as_str)
         .unwrap_or("error");
-    let message = error.get("message").and_then(Value::as_str).unwrap_or("the provider sent an error event");
+    let message = error
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("the provider sent an error event");
     let category = match kind {
         "rate_limit_error" | "rate_limit_exceeded" => ToolErrorCategory::RateLimit,
         "invalid_request_error" | "authentication_error" | "permission_error" | "not_found_error" => {
@@ -186,12 +203,23 @@ mod tests {
     #[test]
     fn openai_text_usage_and_done() {
         let mut d = StreamDecoder::new(StreamFormat::OpenAi, "gpt");
-        let c = d.decode(&ev(None, r#"{"choices":[{"delta":{"content":"Hi"},"finish_reason":null}]}"#)).unwrap();
+        let c = d
+            .decode(&ev(
+                None,
+                r#"{"choices":[{"delta":{"content":"Hi"},"finish_reason":null}]}"#,
+            ))
+            .unwrap();
         assert_eq!(c.unwrap().text, "Hi");
-        let c = d.decode(&ev(None, r#"{"choices":[{"delta":{},"finish_reason":"stop"}]}"#)).unwrap().unwrap();
+        let c = d
+            .decode(&ev(None, r#"{"choices":[{"delta":{},"finish_reason":"stop"}]}"#))
+            .unwrap()
+            .unwrap();
         assert_eq!(c.finish_reason.as_deref(), Some("stop"));
         let c = d
-            .decode(&ev(None, r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#))
+            .decode(&ev(
+                None,
+                r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
+            ))
             .unwrap()
             .unwrap();
         assert_eq!(c.usage.unwrap().total_tokens, 5);
@@ -204,27 +232,41 @@ mod tests {
     fn anthropic_events_and_errors() {
         let mut d = StreamDecoder::new(StreamFormat::Anthropic, "claude");
         let start = d
-            .decode(&ev(Some("message_start"), r#"{"message":{"usage":{"input_tokens":7,"output_tokens":1}}}"#))
+            .decode(&ev(
+                Some("message_start"),
+                r#"{"message":{"usage":{"input_tokens":7,"output_tokens":1}}}"#,
+            ))
             .unwrap()
             .unwrap();
         assert_eq!(start.usage.unwrap().total_tokens, 8);
         let text = d
-            .decode(&ev(Some("content_block_delta"), r#"{"delta":{"type":"text_delta","text":"yo"}}"#))
+            .decode(&ev(
+                Some("content_block_delta"),
+                r#"{"delta":{"type":"text_delta","text":"yo"}}"#,
+            ))
             .unwrap()
             .unwrap();
         assert_eq!(text.text, "yo");
         let delta = d
-            .decode(&ev(Some("message_delta"), r#"{"delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":5}}"#))
+            .decode(&ev(
+                Some("message_delta"),
+                r#"{"delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":5}}"#,
+            ))
             .unwrap()
             .unwrap();
         assert_eq!(delta.usage.unwrap().completion_tokens, 4);
         let error = d
-            .decode(&ev(Some("error"), r#"{"type":"error","error":{"type":"overloaded_error","message":"busy"}}"#))
+            .decode(&ev(
+                Some("error"),
+                r#"{"type":"error","error":{"type":"overloaded_error","message":"busy"}}"#,
+            ))
             .unwrap_err();
         assert_eq!(error.interrupt, Some(InterruptReason::ProviderError));
         assert!(error.retryable);
         assert_eq!(
-            d.decode(&ev(Some("content_block_delta"), "{nope")).unwrap_err().interrupt,
+            d.decode(&ev(Some("content_block_delta"), "{nope"))
+                .unwrap_err()
+                .interrupt,
             Some(InterruptReason::Malformed)
         );
         d.decode(&ev(Some("message_stop"), "{}")).unwrap();

@@ -124,7 +124,13 @@ impl BodyReader {
         let reader = guard::call(&get_reader, &body, &[]).ok()?;
         let read = guard::method(&reader, "read").ok()??;
         let cancel = guard::method(&reader, "cancel").ok().flatten();
-        Some(Self { reader, read, cancel, carry: Vec::new(), done: false })
+        Some(Self {
+            reader,
+            read,
+            cancel,
+            carry: Vec::new(),
+            done: false,
+        })
     }
 
     /// The next piece of text; `None` at the end.
@@ -144,7 +150,11 @@ impl BodyReader {
             }
             let bytes = match guard::get(&step, "value").map(|v| v.dyn_into::<js_sys::Uint8Array>()) {
                 Ok(Ok(bytes)) => bytes.to_vec(),
-                _ => return Some(Err(HttpError::Network("the body stream gave something other than bytes".into()))),
+                _ => {
+                    return Some(Err(HttpError::Network(
+                        "the body stream gave something other than bytes".into(),
+                    )))
+                }
             };
             self.carry.extend_from_slice(&bytes);
             let valid = match std::str::from_utf8(&self.carry) {
@@ -167,13 +177,21 @@ async fn send_streaming(request: HttpRequest, signal: AbortSignal) -> Result<Str
     let Some(reader) = BodyReader::open(&response) else {
         // No readable body (an old host): the whole text, as one piece.
         let whole = send_rest(response, signal).await;
-        return Ok(StreamingResponse { status, headers, body: futures::stream::once(async move { whole }).boxed_local() });
+        return Ok(StreamingResponse {
+            status,
+            headers,
+            body: futures::stream::once(async move { whole }).boxed_local(),
+        });
     };
     let body = futures::stream::unfold((reader, signal), |(mut reader, signal)| async move {
         let piece = reader.next(&signal).await?;
         Some((piece, (reader, signal)))
     });
-    Ok(StreamingResponse { status, headers, body: body.boxed_local() })
+    Ok(StreamingResponse {
+        status,
+        headers,
+        body: body.boxed_local(),
+    })
 }
 
 async fn send_rest(response: JsValue, signal: AbortSignal) -> Result<String, HttpError> {

@@ -77,8 +77,44 @@ fn abort_reason_to_js(reason: AbortReason) -> JsValue {
     error.into()
 }
 
+thread_local! {
+    /// The package's context factory and its abort (`js/context.ts`), set when an
+    /// orchestrator is built: a context whose `signal` is made only when read.
+    static CONTEXT: std::cell::RefCell<Option<(Function, Function)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Uses `make(traceId, requestId, attempt, toolName, traceparent, partial)` and
+/// `abort(ctx, reason)` to build tool contexts from now on.
+pub fn use_context_factory(make: Function, abort: Function) {
+    CONTEXT.with(|c| *c.borrow_mut() = Some((make, abort)));
+}
+
 /// `ctx` for one call; its `signal` follows the core's signal.
 fn context_to_js(ctx: &ToolContext) -> JsValue {
+    let factory = CONTEXT.with(|c| c.borrow().clone());
+    if let Some((make, abort)) = factory {
+        let partial = ctx.partial.as_deref().map_or(JsValue::UNDEFINED, JsValue::from_str);
+        let args = [
+            JsValue::from_str(&ctx.trace_id),
+            JsValue::from_str(&ctx.request_id),
+            JsValue::from(ctx.attempt),
+            JsValue::from_str(&ctx.tool_name),
+            JsValue::from_str(&ctx.traceparent),
+            partial,
+        ];
+        if let Ok(made) = guard::call(&make, &JsValue::UNDEFINED, &args) {
+            let target = made.clone();
+            ctx.signal.on_abort(Box::new(move |reason| {
+                let _ = guard::call(&abort, &JsValue::UNDEFINED, &[target, abort_reason_to_js(reason)]);
+            }));
+            return made;
+        }
+    }
+    eager_context(ctx)
+}
+
+/// A plain `ctx` object with its own `AbortController` (when no factory is set).
+fn eager_context(ctx: &ToolContext) -> JsValue {
     let out = Object::new();
     set(&out, "traceId", ctx.trace_id.as_str());
     set(&out, "requestId", ctx.request_id.as_str());

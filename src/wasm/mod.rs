@@ -42,7 +42,14 @@ impl WasmOrchestrator {
     /// # Errors
     /// A plain error object (`code: "invalid_config"`, `field`).
     #[wasm_bindgen(constructor)]
-    pub fn new(config: JsValue) -> Result<WasmOrchestrator, JsValue> {
+    pub fn new(
+        config: JsValue,
+        make_context: Option<js_sys::Function>,
+        abort_context: Option<js_sys::Function>,
+    ) -> Result<WasmOrchestrator, JsValue> {
+        if let (Some(make), Some(abort)) = (make_context, abort_context) {
+            js_tool::use_context_factory(make, abort);
+        }
         convert::orchestrator_from_js(&config)
             .map(|inner| WasmOrchestrator { inner })
             .map_err(|e| errors::error_to_js(&e).into())
