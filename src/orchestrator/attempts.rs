@@ -16,7 +16,7 @@ use crate::error::{OrchestratorError, ToolError, ToolErrorCategory};
 use crate::event::EventKind;
 use crate::payload::Payload;
 use crate::planning::{without_open, PlanEntry};
-use crate::platform::{AbortReason, ToolContext, ToolOutput};
+use crate::platform::{check_output, AbortReason, ToolContext, ToolOutput};
 use crate::reliability::timeout::{until_aborted, watchdog};
 use crate::reliability::{CircuitState, GiveUp, RetryDecision};
 
@@ -161,6 +161,9 @@ async fn try_tool<V: Payload>(
             spend: ctx.spend.borrow().clone(),
         };
         let call = tool.execute(request, &entry.options, tool_ctx);
+        let validator = ctx.validate.clone();
+        let name = entry.tool_name.clone();
+        let call = async move { check_output(validator, &name, call.await?).await };
         let guarded = until_aborted(&call_signal, call);
         let raced = match ctx.attempt_timeout_ms {
             Some(ms) => {
@@ -207,6 +210,7 @@ async fn try_tool<V: Payload>(
                     cached: false,
                     usage: spend.usage(),
                     cost_usd: spend.cost_usd(),
+                    message: out.message,
                 }));
             }
             Err(error) => {

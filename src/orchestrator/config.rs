@@ -1,13 +1,15 @@
 //! The orchestrator's configuration and a run's options, as read from JSON
 //! (or a JS object): camelCase names, the seed's snake_case accepted.
 
+use std::rc::Rc;
+
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config;
 use crate::error::OrchestratorError;
 use crate::planning::PlannerConfig;
-use crate::platform::AbortSignal;
+use crate::platform::{AbortSignal, Validator};
 use crate::reliability::{BreakerConfigs, Budget, RetryConfig};
 
 /// What to do when the idempotency store fails before the tool runs.
@@ -89,10 +91,10 @@ impl OrchestratorConfig {
     }
 }
 
-/// Options of one `run()`.
-#[derive(Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
-pub struct RunOptions {
+/// Options of one `run()`, for outputs of type `V`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields, bound = "")]
+pub struct RunOptions<V = Value> {
     /// Use this tool, with no fallbacks.
     #[serde(alias = "tool_name")]
     pub tool_name: Option<String>,
@@ -122,16 +124,67 @@ pub struct RunOptions {
     /// Aborts the run.
     #[serde(skip)]
     pub signal: Option<AbortSignal>,
+    /// Checks every output before the run accepts it (a rejection is a
+    /// retryable `invalid_output`).
+    #[serde(skip)]
+    pub validate: Option<Rc<dyn Validator<V>>>,
+}
+
+impl<V> Default for RunOptions<V> {
+    fn default() -> Self {
+        Self {
+            tool_name: None,
+            tool_options: None,
+            idempotency_key: None,
+            trace_id: None,
+            request_id: None,
+            traceparent: None,
+            budget: None,
+            timeout_ms: None,
+            attempt_timeout_ms: None,
+            signal: None,
+            validate: None,
+        }
+    }
+}
+
+impl<V> Clone for RunOptions<V> {
+    fn clone(&self) -> Self {
+        Self {
+            tool_options: self.tool_options.clone(),
+            idempotency_key: self.idempotency_key.clone(),
+            trace_id: self.trace_id.clone(),
+            request_id: self.request_id.clone(),
+            traceparent: self.traceparent.clone(),
+            budget: self.budget,
+            timeout_ms: self.timeout_ms,
+            attempt_timeout_ms: self.attempt_timeout_ms,
+            signal: self.signal.clone(),
+            validate: self.validate.clone(),
+            tool_name: self.tool_name.clone(),
+        }
+    }
 }
 
 impl RunOptions {
+    /// Reads run options from JSON (for JSON outputs; see
+    /// [`RunOptions::from_json_for`]).
+    ///
+    /// # Errors
+    /// As [`RunOptions::from_json_for`].
+    pub fn from_json(value: &Value) -> Result<Self, OrchestratorError> {
+        Self::from_json_for(value)
+    }
+}
+
+impl<V> RunOptions<V> {
     /// Reads run options from JSON.
     ///
     /// # Errors
     /// `invalid_request` naming the option (for an unknown key, its full
     /// path, with a "did you mean"). `null` members mean "not given"; the
-    /// `signal` is not JSON and must be removed first.
-    pub fn from_json(value: &Value) -> Result<Self, OrchestratorError> {
+    /// `signal` and `validate` are not JSON and must be removed first.
+    pub fn from_json_for(value: &Value) -> Result<Self, OrchestratorError> {
         let options: Self = config::read_object(value, true)?;
         options.validate_ids()?;
         Ok(options)

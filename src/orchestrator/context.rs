@@ -9,7 +9,7 @@ use crate::error::OrchestratorError;
 use crate::event::{Event, EventKind};
 use crate::payload::Payload;
 use crate::platform::AbortReason;
-use crate::platform::AbortSignal;
+use crate::platform::{AbortSignal, Validator};
 use crate::reliability::{BreakerTransition, Exceeded, Spend};
 use crate::trace::TraceIds;
 
@@ -28,6 +28,7 @@ pub(super) struct RunContext<V: Payload> {
     pub deadline: Option<Deadline>,
     pub timeout_ms: Option<f64>,
     pub attempt_timeout_ms: Option<f64>,
+    pub validate: Option<Rc<dyn Validator<V>>>,
 }
 
 impl<V: Payload> RunContext<V> {

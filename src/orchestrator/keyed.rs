@@ -143,6 +143,7 @@ fn replay<V: Payload>(stored: StoredResult) -> Outcome<V> {
         cached: true,
         usage: stored.usage,
         cost_usd: stored.cost_usd,
+        message: stored.message,
     })
 }
 

@@ -15,6 +15,7 @@ mod http;
 mod kv;
 mod random;
 mod tool;
+mod validator;
 
 use std::rc::Rc;
 
@@ -24,6 +25,7 @@ pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse};
 pub use kv::{compare_and_swap_by_read, put_if_absent_by_read, Consistency, KvStore, MemoryKv, StoreError};
 pub use random::Random;
 pub use tool::{TokenFit, Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
+pub use validator::{check_output, Validator};
 
 /// The host services one orchestrator runs on: time, sleep and randomness.
 #[derive(Clone)]

@@ -127,11 +127,13 @@ impl Tool<Value> for ScriptedTool {
                     output,
                     usage: None,
                     cost_usd: None,
+                    message: None,
                 }),
                 Step::OkWithUsage(output, usage, cost_usd) => Ok(ToolOutput {
                     output,
                     usage: Some(usage),
                     cost_usd,
+                    message: None,
                 }),
                 Step::Fail(error) => Err(error),
                 Step::FailOnAbort => {
