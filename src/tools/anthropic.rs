@@ -53,7 +53,9 @@ impl WireFormat for AnthropicMessages {
         let mut message = AssistantMessage::default();
         for block in blocks {
             match block.get("type").and_then(Value::as_str) {
-                Some("text") => message.text.push_str(block.get("text").and_then(Value::as_str).unwrap_or("")),
+                Some("text") => message
+                    .text
+                    .push_str(block.get("text").and_then(Value::as_str).unwrap_or("")),
                 Some("tool_use") => message.tool_calls.push(ToolCall {
                     id: block.get("id").and_then(Value::as_str).map(str::to_owned),
                     name: block

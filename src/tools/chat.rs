@@ -193,7 +193,8 @@ mod tests {
         assert_eq!(Value::Array(chat.messages), messages);
 
         let tools = json!([{ "type": "function", "function": { "name": "f" } }]);
-        let request = json!({ "query": "q", "tools": tools, "tool_choice": "auto", "responseFormat": { "type": "json_object" } });
+        let request =
+            json!({ "query": "q", "tools": tools, "tool_choice": "auto", "responseFormat": { "type": "json_object" } });
         let chat = ChatRequest::build(&request, &Value::Null, &defaults()).unwrap();
         assert_eq!(chat.tools, Some(tools));
         assert_eq!(chat.tool_choice, Some(json!("auto")));

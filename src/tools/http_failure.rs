@@ -211,21 +211,60 @@ mod tests {
     #[test]
     fn errors_in_200_bodies() {
         let cases = [
-            (r#"{"error":{"code":502,"message":"upstream"}}"#, ToolErrorCategory::Server, true),
-            (r#"{"error":{"code":429,"message":"slow"}}"#, ToolErrorCategory::RateLimit, true),
-            (r#"{"error":{"code":400,"message":"bad"}}"#, ToolErrorCategory::Client, false),
-            (r#"[{"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED"}}]"#, ToolErrorCategory::RateLimit, true),
-            (r#"[{"error":{"code":503,"message":"x","status":"UNAVAILABLE"}}]"#, ToolErrorCategory::Server, true),
-            (r#"{"success":false,"errors":[{"code":3040,"message":"Capacity temporarily exceeded"}],"result":null}"#, ToolErrorCategory::Server, true),
-            (r#"{"success":false,"errors":[{"code":7000,"message":"?"}]}"#, ToolErrorCategory::Unknown, false),
+            (
+                r#"{"error":{"code":502,"message":"upstream"}}"#,
+                ToolErrorCategory::Server,
+                true,
+            ),
+            (
+                r#"{"error":{"code":429,"message":"slow"}}"#,
+                ToolErrorCategory::RateLimit,
+                true,
+            ),
+            (
+                r#"{"error":{"code":400,"message":"bad"}}"#,
+                ToolErrorCategory::Client,
+                false,
+            ),
+            (
+                r#"[{"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED"}}]"#,
+                ToolErrorCategory::RateLimit,
+                true,
+            ),
+            (
+                r#"[{"error":{"code":503,"message":"x","status":"UNAVAILABLE"}}]"#,
+                ToolErrorCategory::Server,
+                true,
+            ),
+            (
+                r#"{"success":false,"errors":[{"code":3040,"message":"Capacity temporarily exceeded"}],"result":null}"#,
+                ToolErrorCategory::Server,
+                true,
+            ),
+            (
+                r#"{"success":false,"errors":[{"code":7000,"message":"?"}]}"#,
+                ToolErrorCategory::Unknown,
+                false,
+            ),
         ];
         for (body, category, retryable) in cases {
             let e = from_response("x", &response(200, body, &[]), NONE);
             assert_eq!((e.category, e.retryable), (category, retryable), "{body}");
         }
         // A non-2xx status wins over the body's code.
-        let e = from_response("x", &response(404, r#"[{"error":{"code":404,"message":"no model","status":"NOT_FOUND"}}]"#, &[]), NONE);
-        assert_eq!((e.category, e.retryable, e.status), (ToolErrorCategory::Client, false, Some(404)));
+        let e = from_response(
+            "x",
+            &response(
+                404,
+                r#"[{"error":{"code":404,"message":"no model","status":"NOT_FOUND"}}]"#,
+                &[],
+            ),
+            NONE,
+        );
+        assert_eq!(
+            (e.category, e.retryable, e.status),
+            (ToolErrorCategory::Client, false, Some(404))
+        );
         assert!(BodyError::from_body(&serde_json::json!({ "success": true, "errors": [] })).is_none());
         assert!(BodyError::from_body(&serde_json::json!({ "choices": [], "error": null })).is_none());
     }

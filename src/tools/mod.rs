@@ -11,6 +11,7 @@ mod message;
 mod openai;
 mod pricing;
 mod provider;
+mod validated;
 
 pub use anthropic::{AnthropicMessages, AnthropicMessagesTool};
 pub use bundle::{Bundle, BundleConfig};
@@ -20,3 +21,4 @@ pub use message::{AssistantMessage, ToolCall};
 pub use openai::{wants_completion_tokens, OpenAiChat, OpenAiChatTool};
 pub use pricing::{ModelPrice, Pricing};
 pub use provider::{ApiKey, Auth, ProviderConfig, ProviderTool, WireFormat};
+pub use validated::Validated;

@@ -33,7 +33,10 @@ fn insert(object: &mut Map<String, Value>, key: &str, value: Option<Value>) {
 /// `tool_calls` entries (and the legacy `function_call`) as tool calls.
 fn tool_calls(message: &Value) -> Result<Vec<ToolCall>, String> {
     let call = |c: &Value, id: Option<String>| -> Result<ToolCall, String> {
-        let name = c.get("name").and_then(Value::as_str).ok_or("a tool call has no function name")?;
+        let name = c
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or("a tool call has no function name")?;
         Ok(ToolCall {
             id,
             name: name.to_owned(),
@@ -41,7 +44,12 @@ fn tool_calls(message: &Value) -> Result<Vec<ToolCall>, String> {
         })
     };
     let mut calls = Vec::new();
-    for c in message.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+    for c in message
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let id = c.get("id").and_then(Value::as_str).map(str::to_owned);
         calls.push(call(c.get("function").unwrap_or(&Value::Null), id)?);
     }
@@ -105,10 +113,24 @@ mod tests {
 
     #[test]
     fn reasoning_families() {
-        for model in ["o1", "o1-mini", "o3-mini", "o4-mini-2025-04-16", "gpt-5", "gpt-5-mini", "openai/o3"] {
+        for model in [
+            "o1",
+            "o1-mini",
+            "o3-mini",
+            "o4-mini-2025-04-16",
+            "gpt-5",
+            "gpt-5-mini",
+            "openai/o3",
+        ] {
             assert!(wants_completion_tokens(model), "{model}");
         }
-        for model in ["gpt-4o", "gpt-4.1-mini", "omni-moderation", "llama-3.1-8b", "openai/gpt-4o"] {
+        for model in [
+            "gpt-4o",
+            "gpt-4.1-mini",
+            "omni-moderation",
+            "llama-3.1-8b",
+            "openai/gpt-4o",
+        ] {
             assert!(!wants_completion_tokens(model), "{model}");
         }
     }

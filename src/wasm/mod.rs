@@ -16,6 +16,7 @@ mod host;
 mod js_events;
 mod js_kv;
 mod js_tool;
+mod js_validator;
 mod js_value;
 mod signal;
 

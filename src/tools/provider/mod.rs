@@ -136,7 +136,8 @@ impl<W: WireFormat> ProviderTool<W> {
 /// A 2xx body as the tool's output, usage and message.
 fn reply<W: WireFormat, V: Payload>(provider: &str, body: &Value) -> Result<(V, Option<Usage>, Value), ToolError> {
     let (message, usage) = W::parse(body).map_err(|what| http_failure::malformed(provider, &what))?;
-    let output = V::from_json(Value::String(message.text.clone())).map_err(|m| http_failure::malformed(provider, &m))?;
+    let output =
+        V::from_json(Value::String(message.text.clone())).map_err(|m| http_failure::malformed(provider, &m))?;
     Ok((output, usage, message.to_json()))
 }
 

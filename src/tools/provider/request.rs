@@ -79,7 +79,10 @@ mod tests {
 
     #[test]
     fn query_is_encoded() {
-        let query = BTreeMap::from([("api-version".to_owned(), "2024-10-21".to_owned()), ("a b".into(), "x&y=z".into())]);
+        let query = BTreeMap::from([
+            ("api-version".to_owned(), "2024-10-21".to_owned()),
+            ("a b".into(), "x&y=z".into()),
+        ]);
         assert_eq!(
             url("https://h/v1", "/chat/completions", &query),
             "https://h/v1/chat/completions?a%20b=x%26y%3Dz&api-version=2024-10-21"
@@ -91,8 +94,14 @@ mod tests {
     fn auth_modes() {
         let key = Some("k123");
         assert_eq!(auth_header(&Auth::Default, None, key).unwrap().1, "Bearer k123");
-        assert_eq!(auth_header(&Auth::Default, Some("x-api-key"), key).unwrap().0, "x-api-key");
-        assert_eq!(auth_header(&Auth::Bearer, Some("x-api-key"), key).unwrap().0, "authorization");
+        assert_eq!(
+            auth_header(&Auth::Default, Some("x-api-key"), key).unwrap().0,
+            "x-api-key"
+        );
+        assert_eq!(
+            auth_header(&Auth::Bearer, Some("x-api-key"), key).unwrap().0,
+            "authorization"
+        );
         assert_eq!(
             auth_header(&Auth::Header("api-key".into()), None, key),
             Some(("api-key".into(), "k123".into()))
