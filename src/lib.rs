@@ -58,6 +58,6 @@ pub use orchestrator::{
 pub use payload::Payload;
 pub use platform::{
     AbortReason, AbortSignal, Clock, Consistency, KvStore, MemoryKv, Platform, Random, Sleeper, StoreError, TokenFit,
-    Tool, ToolContext, ToolEstimate, ToolOutput, Usage,
+    Tool, ToolContext, ToolEstimate, ToolOutput, Usage, Validator,
 };
 pub use reliability::{BreakerConfig, Budget, BudgetType, CircuitSnapshot, CircuitState, RetryConfig, RetryHint};
