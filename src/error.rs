@@ -88,6 +88,9 @@ pub struct ToolError {
     /// Set by tools that make calls of their own (a bundle) when the run's
     /// budget stopped them: the run then ends with `BudgetExceeded`.
     pub budget_exceeded: Option<Box<Exceeded>>,
+    /// The provider answered, but `validate` rejected the answer: retryable,
+    /// yet not held against the provider's circuit breaker.
+    pub rejected_by_validate: bool,
 }
 
 impl fmt::Debug for ToolError {
@@ -129,6 +132,7 @@ impl ToolError {
             cost_usd: None,
             source: None,
             budget_exceeded: None,
+            rejected_by_validate: false,
         }
     }
 
@@ -196,7 +200,7 @@ impl ToolError {
 
     /// Whether the failure counts against the provider's circuit breaker.
     pub fn counts_against_provider(&self) -> bool {
-        self.retryable
+        self.retryable && !self.rejected_by_validate
     }
 }
 

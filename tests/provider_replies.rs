@@ -490,3 +490,25 @@ fn errors_sent_with_http_200_are_classified_by_their_code() {
     let gemini = json!([{ "error": { "code": 429, "message": "Resource exhausted", "status": "RESOURCE_EXHAUSTED" } }]);
     assert_eq!(classify_200(gemini), (ToolErrorCategory::RateLimit, 3));
 }
+
+#[test]
+fn rejections_by_validate_do_not_open_the_breaker() {
+    let clock = clock();
+    let http = ScriptedHttp::new(&clock);
+    http.otherwise(openai_text("bad"));
+    let config = json!({
+        "defaultTools": ["gpt"],
+        "reliability": { "retryPolicy": exact_retry(3), "circuitBreakers": { "default": { "failureThreshold": 1 } } },
+    });
+    let h = harness_with(&clock, config, vec![("gpt", openai(&http, json!({})))], None);
+    let options = RunOptions {
+        validate: Some(no_tool_calls()),
+        ..RunOptions::default()
+    };
+    let error = h.run_with(json!("q"), options).unwrap_err().error;
+    assert!(
+        matches!(error, OrchestratorError::ToolExecution { attempts: 3, .. }),
+        "{error:?}"
+    );
+    assert!(h.events_of("breaker").is_empty(), "{:?}", h.events_of("breaker"));
+}

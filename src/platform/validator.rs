@@ -1,6 +1,7 @@
 //! Checking what a tool returned before the run accepts it: a run option
 //! (`validate`) or a built-in tool option. A rejection makes the attempt a
-//! retryable `invalid_output`, so the retry policy and fallbacks apply.
+//! retryable `invalid_output`, so the retry policy and fallbacks apply; it
+//! does not count against the provider's circuit breaker.
 
 use std::rc::Rc;
 
@@ -31,7 +32,8 @@ where
 }
 
 /// `out` if `validator` accepts it, else a retryable `invalid_output` for
-/// `tool_name` that still carries the call's usage and cost (they were paid).
+/// `tool_name` that still carries the call's usage and cost (they were paid)
+/// and is not held against the provider's breaker (the provider answered).
 ///
 /// # Errors
 /// The rejection as a retryable `invalid_output`.
@@ -48,6 +50,7 @@ pub async fn check_output<V>(
         Err(why) => {
             let mut error = ToolError::invalid_output(tool_name, format!("rejected by validate: {why}"));
             error.retryable = true;
+            error.rejected_by_validate = true;
             error.usage = out.usage;
             error.cost_usd = out.cost_usd;
             Err(error)
