@@ -9,18 +9,68 @@ export interface ModelPrice {
   outputPerMTok: number;
 }
 
+/**
+ * How the key is sent: `"bearer"` (`Authorization: Bearer <key>`, OpenAI's default),
+ * `{ header: "api-key" }` (the key as that header's value; Anthropic's default is
+ * `{ header: "x-api-key" }`), or `"none"` (no key: a local server).
+ */
+export type ProviderAuth = "bearer" | "none" | { header: string };
+
+/** Checks a reply: throwing, rejecting or returning `false` makes the attempt a retryable `invalid_output`. */
+export type Validate<O = unknown> = (output: O, message: AssistantMessage | null) => unknown;
+
+/** One tool call the model asked for. */
+export interface ToolCall {
+  id: string | null;
+  name: string;
+  /** The parsed JSON object when the provider's arguments parse as one, else the raw string. */
+  arguments: Record<string, unknown> | string;
+}
+
+/** A built-in tool's reply, normalised across formats (`result.message`). */
+export interface AssistantMessage {
+  /** The reply text ("" when there is none); also the result's `output`. */
+  text: string;
+  toolCalls: ToolCall[];
+  /** Why the model declined (OpenAI `message.refusal`; Anthropic `stop_reason: "refusal"`). */
+  refusal: string | null;
+  /** `stop`, `length` (truncated), `tool_calls`, `content_filter`, or the provider's own reason. */
+  finishReason: string | null;
+}
+
+/** A request to a built-in provider tool (a string or `{ query }` is one user message). */
+export interface ChatRequest {
+  query?: string;
+  messages?: unknown[];
+  system?: string;
+  /** Tool definitions in the provider's own format. */
+  tools?: unknown[];
+  /** The provider's tool choice (`"auto"`, `{ type: "function", ... }`, `{ type: "any" }`, ...). */
+  toolChoice?: string | Record<string, unknown>;
+  /** OpenAI `response_format` (JSON mode or schema); not sent to Anthropic, which has none. */
+  responseFormat?: Record<string, unknown>;
+  maxTokens?: number;
+  temperature?: number;
+}
+
 /** Options of `openaiChat` and `anthropicMessages` (snake_case spellings accepted). */
 export interface ProviderToolOptions {
-  /** Sent as `Authorization: Bearer` (OpenAI) or `x-api-key` (Anthropic). Never logged or stored. */
+  /** Sent as `auth` says (default `Authorization: Bearer` for OpenAI, `x-api-key` for Anthropic). Never logged or stored. */
   apiKey?: string;
+  /** How the key is sent (default: the format's own way). */
+  auth?: ProviderAuth;
+  /** Query parameters on every call (Azure's `api-version`, say). */
+  query?: Record<string, string | number | boolean>;
   model: string;
   /** Default: the provider's public API (`https://api.openai.com/v1`, `https://api.anthropic.com/v1`). */
   baseUrl?: string;
   /** Output token limit (Anthropic default 1024); also the budget pre-check's estimate. */
   maxTokens?: number;
   temperature?: number;
-  /** Extra headers on every call. */
+  /** Extra headers on every call; values of credential headers (auth, key, token...) are redacted from errors like `apiKey`. */
   headers?: Record<string, string>;
+  /** Checks each reply before the run accepts it (see `Validate`). */
+  validate?: Validate<string>;
   /** Prices over the built-in table; a model with no price has `costUsd: null`. */
   pricing?: Record<string, ModelPrice>;
   /** The circuit breaker this tool reports to (default `openai` / `anthropic`). */
@@ -47,6 +97,8 @@ export interface BundleToolOptions {
   compare?: "normalized" | "exact";
   /** Fewer successful replicates than this fail the bundle (default 1). */
   minSuccesses?: number;
+  /** Checks the bundle's output before the run accepts it (see `Validate`). */
+  validate?: Validate<BundleOutput<any>>;
 }
 
 /** One replicate of a bundle. */
@@ -81,13 +133,28 @@ function providerOf(options: ProviderToolOptions | undefined, fallback: string):
   return typeof options?.provider === "string" ? options.provider : fallback;
 }
 
+/** Options of `openaiChat`. */
+export interface OpenAiChatOptions extends ProviderToolOptions {
+  /**
+   * Output limit sent as `max_completion_tokens` (it is sent under that name anyway for
+   * o-series and gpt-5 models, which reject `max_tokens`).
+   */
+  maxCompletionTokens?: number;
+}
+
+/** Options of `anthropicMessages`. */
+export interface AnthropicMessagesOptions extends ProviderToolOptions {
+  /** The `anthropic-version` header (default `2023-06-01`). */
+  anthropicVersion?: string;
+}
+
 /** An OpenAI Chat Completions tool (also for gateways and local servers speaking that format). */
-export function openaiChat(options: ProviderToolOptions): BuiltinTool {
+export function openaiChat(options: OpenAiChatOptions): BuiltinTool {
   return describe("openaiChat", providerOf(options, "openai"), { ...options });
 }
 
 /** An Anthropic Messages tool. */
-export function anthropicMessages(options: ProviderToolOptions): BuiltinTool {
+export function anthropicMessages(options: AnthropicMessagesOptions): BuiltinTool {
   return describe("anthropicMessages", providerOf(options, "anthropic"), { ...options });
 }
 

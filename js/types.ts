@@ -1,7 +1,10 @@
 // Public types of reliable-orchestrator: configuration, run options, results, events.
 // Names follow the seed in meaning, in camelCase; the seed's snake_case spellings are
 // accepted at run time as well (e.g. `max_attempts`, `tool_name`, `idempotency_key`).
-import type { BuiltinTool } from "./tools.js";
+import type { AssistantMessage, BuiltinTool, Validate } from "./tools.js";
+export type {
+  AnthropicMessagesOptions, AssistantMessage, ChatRequest, OpenAiChatOptions, ProviderAuth, ToolCall, Validate,
+} from "./tools.js";
 
 /** Token counts a tool reports. A missing `totalTokens` is the sum of the parts. */
 export interface Usage {
@@ -44,6 +47,8 @@ export interface ToolResult<O = unknown> {
   output: O;
   usage?: UsageInput;
   costUsd?: number | null;
+  /** A normalised assistant message (plain JSON), passed to `validate` and returned as `result.message`. */
+  message?: AssistantMessage | null;
 }
 
 /** A tool: its provider (whose circuit breaker guards it) and its call. */
@@ -212,6 +217,8 @@ export interface RunOptions {
   timeoutMs?: number;
   attemptTimeoutMs?: number;
   signal?: AbortSignal;
+  /** Checks each tool output; throwing, rejecting or returning `false` makes the attempt a retryable `invalid_output`. */
+  validate?: Validate;
 }
 
 /** Options of `runStream`: those of `run`, and the stream's own. */
@@ -236,6 +243,8 @@ export interface RunResult<O = unknown> {
   cached: boolean;
   usage: Usage;
   costUsd: number | null;
+  /** The built-in tool's normalised reply (or the `message` a JS tool returned); `null` when there is none. */
+  message: AssistantMessage | null;
   traceId: string;
   requestId: string;
   elapsedMs: number;

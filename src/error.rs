@@ -90,6 +90,9 @@ pub struct ToolError {
     pub budget_exceeded: Option<Box<Exceeded>>,
     /// For a stream that had begun: why it ended early (when the tool knows).
     pub interrupt: Option<InterruptReason>,
+    /// The provider answered, but `validate` rejected the answer: retryable,
+    /// yet not held against the provider's circuit breaker.
+    pub rejected_by_validate: bool,
 }
 
 impl fmt::Debug for ToolError {
@@ -132,6 +135,7 @@ impl ToolError {
             source: None,
             budget_exceeded: None,
             interrupt: None,
+            rejected_by_validate: false,
         }
     }
 
@@ -217,7 +221,7 @@ impl ToolError {
 
     /// Whether the failure counts against the provider's circuit breaker.
     pub fn counts_against_provider(&self) -> bool {
-        self.retryable
+        self.retryable && !self.rejected_by_validate
     }
 }
 

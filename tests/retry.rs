@@ -195,6 +195,7 @@ fn abort_interrupts_a_wait() {
                 cached: false,
                 usage: Default::default(),
                 cost_usd: None,
+                message: None,
                 trace_id: String::new(),
                 request_id: String::new(),
                 elapsed_ms: 0.0,

@@ -244,6 +244,7 @@ impl Tool<Value> for ChaosTool {
                     output: json!("ok"),
                     usage: used(&w),
                     cost_usd: None,
+                    message: None,
                 }),
                 r if r < 0.60 => Err(fail(429).with_retry_hint(Some(RetryHint::DelayMs(hint_ms)))),
                 r if r < 0.66 => Err(fail(429)),

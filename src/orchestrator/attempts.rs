@@ -17,7 +17,7 @@ use crate::error::{OrchestratorError, ToolError, ToolErrorCategory};
 use crate::event::EventKind;
 use crate::payload::Payload;
 use crate::planning::{without_open, PlanEntry};
-use crate::platform::{AbortReason, ToolContext, ToolOutput};
+use crate::platform::{check_output, AbortReason, ToolContext, ToolOutput};
 use crate::reliability::timeout::{until_aborted, watchdog};
 use crate::reliability::{CircuitState, GiveUp, RetryDecision};
 
@@ -184,10 +184,12 @@ async fn try_tool<V: Payload>(
         };
         let attempt_started = ctx.now();
         let call: LocalBoxFuture<'_, Result<Called<V>, ToolError>> = match &ctx.stream {
-            None => Box::pin(
-                tool.execute(request, &entry.options, tool_ctx)
-                    .map(|r| r.map(Called::Whole)),
-            ),
+            None => {
+                let call = tool.execute(request, &entry.options, tool_ctx);
+                let validator = ctx.validate.clone();
+                let name = entry.tool_name.clone();
+                Box::pin(async move { check_output(validator, &name, call.await?).await.map(Called::Whole) })
+            }
             Some(_) => {
                 Box::pin(first_chunk(tool.stream(request, &entry.options, tool_ctx)).map(|r| r.map(Called::Stream)))
             }
@@ -257,6 +259,7 @@ async fn try_tool<V: Payload>(
                     usage: spend.usage(),
                     cost_usd: spend.cost_usd(),
                     finish_reason: None,
+                    message: out.message,
                 }));
             }
             Err(error) => {

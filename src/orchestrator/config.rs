@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::config;
 use crate::error::OrchestratorError;
 use crate::planning::PlannerConfig;
-use crate::platform::{AbortSignal, ChunkSink, OnInterrupt};
+use crate::platform::{AbortSignal, ChunkSink, OnInterrupt, Validator};
 use crate::reliability::{BreakerConfigs, Budget, RetryConfig};
 
 /// What to do when the idempotency store fails before the tool runs.
@@ -91,10 +91,10 @@ impl OrchestratorConfig {
     }
 }
 
-/// Options of one `run()`.
-#[derive(Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
-pub struct RunOptions {
+/// Options of one `run()`, for outputs of type `V`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields, bound = "")]
+pub struct RunOptions<V = Value> {
     /// Use this tool, with no fallbacks.
     #[serde(alias = "tool_name")]
     pub tool_name: Option<String>,
@@ -139,16 +139,75 @@ pub struct RunOptions {
     /// Makes the run a streaming run that delivers text here as it arrives.
     #[serde(skip)]
     pub chunks: Option<Rc<dyn ChunkSink>>,
+    /// Checks every output before the run accepts it (a rejection is a
+    /// retryable `invalid_output`).
+    #[serde(skip)]
+    pub validate: Option<Rc<dyn Validator<V>>>,
+}
+
+impl<V> Default for RunOptions<V> {
+    fn default() -> Self {
+        Self {
+            tool_name: None,
+            tool_options: None,
+            idempotency_key: None,
+            trace_id: None,
+            request_id: None,
+            traceparent: None,
+            budget: None,
+            timeout_ms: None,
+            attempt_timeout_ms: None,
+            first_chunk_timeout_ms: None,
+            idle_timeout_ms: None,
+            on_interrupt: None,
+            signal: None,
+            chunks: None,
+            validate: None,
+        }
+    }
+}
+
+impl<V> Clone for RunOptions<V> {
+    fn clone(&self) -> Self {
+        Self {
+            tool_options: self.tool_options.clone(),
+            idempotency_key: self.idempotency_key.clone(),
+            trace_id: self.trace_id.clone(),
+            request_id: self.request_id.clone(),
+            traceparent: self.traceparent.clone(),
+            budget: self.budget,
+            timeout_ms: self.timeout_ms,
+            attempt_timeout_ms: self.attempt_timeout_ms,
+            first_chunk_timeout_ms: self.first_chunk_timeout_ms,
+            idle_timeout_ms: self.idle_timeout_ms,
+            on_interrupt: self.on_interrupt,
+            signal: self.signal.clone(),
+            chunks: self.chunks.clone(),
+            validate: self.validate.clone(),
+            tool_name: self.tool_name.clone(),
+        }
+    }
 }
 
 impl RunOptions {
+    /// Reads run options from JSON (for JSON outputs; see
+    /// [`RunOptions::from_json_for`]).
+    ///
+    /// # Errors
+    /// As [`RunOptions::from_json_for`].
+    pub fn from_json(value: &Value) -> Result<Self, OrchestratorError> {
+        Self::from_json_for(value)
+    }
+}
+
+impl<V> RunOptions<V> {
     /// Reads run options from JSON.
     ///
     /// # Errors
     /// `invalid_request` naming the option (for an unknown key, its full
     /// path, with a "did you mean"). `null` members mean "not given"; the
-    /// `signal` is not JSON and must be removed first.
-    pub fn from_json(value: &Value) -> Result<Self, OrchestratorError> {
+    /// `signal` and `validate` are not JSON and must be removed first.
+    pub fn from_json_for(value: &Value) -> Result<Self, OrchestratorError> {
         let options: Self = config::read_object(value, true)?;
         options.validate_ids()?;
         Ok(options)

@@ -9,7 +9,7 @@ use crate::error::OrchestratorError;
 use crate::event::{Event, EventKind};
 use crate::payload::Payload;
 use crate::platform::AbortReason;
-use crate::platform::AbortSignal;
+use crate::platform::{AbortSignal, Validator};
 use crate::reliability::{BreakerTransition, Exceeded, Spend};
 use crate::trace::TraceIds;
 
@@ -30,6 +30,7 @@ pub(super) struct RunContext<V: Payload> {
     pub attempt_timeout_ms: Option<f64>,
     /// Set for a streaming run.
     pub stream: Option<super::streaming::StreamRun>,
+    pub validate: Option<Rc<dyn Validator<V>>>,
 }
 
 impl<V: Payload> RunContext<V> {

@@ -144,6 +144,7 @@ fn replay<V: Payload>(stored: StoredResult) -> Outcome<V> {
         usage: stored.usage,
         cost_usd: stored.cost_usd,
         finish_reason: None,
+        message: stored.message,
     })
 }
 

@@ -200,6 +200,7 @@ async fn write_result<V: Payload>(ctx: &RunContext<V>, keyed: &Keyed, done: &Don
         attempts: done.attempts,
         usage: done.usage,
         cost_usd: done.cost_usd,
+        message: done.message.clone(),
     };
     let ttl_ms = ctx.inner.reliability.idempotency_ttl_ms;
     let expires_at = ctx.inner.platform.clock.wall_ms() + ttl_ms;

@@ -51,6 +51,8 @@ pub struct RunResult<V> {
     pub usage: Usage,
     /// Cost across every attempt, when tools reported one.
     pub cost_usd: Option<f64>,
+    /// The tool's normalised assistant message, when it has one.
+    pub message: Option<Value>,
     /// The run's trace id.
     pub trace_id: String,
     /// The run's request id.
@@ -72,6 +74,7 @@ pub(crate) struct Done<V> {
     pub usage: Usage,
     pub cost_usd: Option<f64>,
     pub finish_reason: Option<String>,
+    pub message: Option<Value>,
 }
 
 /// Why an execution failed, with any output it had paid for.
@@ -236,13 +239,13 @@ impl<V: Payload> Orchestrator<V> {
     pub fn run(
         &self,
         request: V,
-        options: RunOptions,
+        options: RunOptions<V>,
     ) -> impl Future<Output = Result<RunResult<V>, RunError<V>>> + 'static {
         let this = self.clone();
         async move { this.run_owned(request, options).await }
     }
 
-    async fn run_owned(&self, request: V, options: RunOptions) -> Result<RunResult<V>, RunError<V>> {
+    async fn run_owned(&self, request: V, options: RunOptions<V>) -> Result<RunResult<V>, RunError<V>> {
         let inner = Rc::clone(&self.inner);
         let clock = Rc::clone(&inner.platform.clock);
         let started = clock.now_ms();
@@ -270,6 +273,7 @@ impl<V: Payload> Orchestrator<V> {
                 cached: done.cached,
                 usage: done.usage,
                 cost_usd: done.cost_usd,
+                message: done.message,
                 trace_id: ids.trace_id,
                 request_id: ids.request_id,
                 elapsed_ms,
@@ -284,7 +288,7 @@ impl<V: Payload> Orchestrator<V> {
         }
     }
 
-    async fn run_with_ids(&self, request: V, options: RunOptions, ids: &TraceIds, started: f64) -> Outcome<V> {
+    async fn run_with_ids(&self, request: V, options: RunOptions<V>, ids: &TraceIds, started: f64) -> Outcome<V> {
         let inner = Rc::clone(&self.inner);
         let key = match options.idempotency_key {
             Some(key) if inner.reliability.idempotency_enabled => {
@@ -329,6 +333,7 @@ impl<V: Payload> Orchestrator<V> {
                     started,
                 )
             }),
+            validate: options.validate.clone(),
         });
         if let Some(reason) = ctx.signal.reason() {
             return Err(Failure::from(ctx.stop_error(reason)));

@@ -290,6 +290,8 @@ fn complete<V: Payload>(
         elapsed_ms: ctx.now() - run.started,
     });
     let text = run.text.borrow().clone();
+    // The normalised assistant message, as the built-in tools give for whole answers.
+    let message = serde_json::json!({ "text": text, "toolCalls": [], "refusal": null, "finishReason": finish_reason });
     let output =
         V::from_json(Value::String(text)).map_err(|m| Failure::from(OrchestratorError::config("output", m)))?;
     let spend = ctx.spend.borrow();
@@ -301,6 +303,7 @@ fn complete<V: Payload>(
         usage: spend.usage(),
         cost_usd: spend.cost_usd(),
         finish_reason,
+        message: Some(message),
     }))
 }
 

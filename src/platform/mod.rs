@@ -16,6 +16,7 @@ mod kv;
 mod random;
 mod stream;
 mod tool;
+mod validator;
 
 use std::rc::Rc;
 
@@ -26,6 +27,7 @@ pub use kv::{compare_and_swap_by_read, put_if_absent_by_read, Consistency, KvSto
 pub use random::Random;
 pub use stream::{text_of_output, whole_as_stream, Chunk, ChunkSink, ChunkStream, InterruptReason, OnInterrupt};
 pub use tool::{TokenFit, Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
+pub use validator::{check_output, Validator};
 
 /// The host services one orchestrator runs on: time, sleep and randomness.
 #[derive(Clone)]

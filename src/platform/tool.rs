@@ -88,6 +88,9 @@ pub struct ToolOutput<V> {
     pub usage: Option<Usage>,
     /// What the call cost in US dollars, if the tool knows.
     pub cost_usd: Option<f64>,
+    /// The normalised assistant message (`{ text, toolCalls, refusal,
+    /// finishReason }`) of a model tool, if it has one.
+    pub message: Option<Value>,
 }
 
 /// What a call may use at most, known before it starts (for budget pre-checks).

@@ -126,6 +126,9 @@ pub struct StoredResult {
     pub usage: Usage,
     /// What the original run cost.
     pub cost_usd: Option<f64>,
+    /// The original run's assistant message, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Value>,
 }
 
 /// What the store holds under a key.
@@ -337,6 +340,7 @@ mod tests {
                 attempts: 1,
                 usage: Usage::default(),
                 cost_usd: None,
+                message: None,
             },
         )
         .to_json_string();

@@ -147,11 +147,13 @@ impl Tool<Value> for ScriptedTool {
                     output,
                     usage: None,
                     cost_usd: None,
+                    message: None,
                 }),
                 Step::OkWithUsage(output, usage, cost_usd) => Ok(ToolOutput {
                     output,
                     usage: Some(usage),
                     cost_usd,
+                    message: None,
                 }),
                 Step::Fail(error) => Err(error),
                 Step::FailOnAbort => {
@@ -174,6 +176,7 @@ impl Tool<Value> for ScriptedTool {
                         output: Value::String(text),
                         usage: None,
                         cost_usd: None,
+                        message: None,
                     })
                 }
             }

@@ -362,6 +362,7 @@ impl<V: Payload> Tool<V> for Bundle<V> {
                 output,
                 usage,
                 cost_usd,
+                message: None,
             })
         })
     }

@@ -2,7 +2,8 @@
 //! system prompt, the model and its limits.
 //!
 //! A request is a string or `{ query }` (one user message), or `{ messages,
-//! system? }` sent as is; `maxTokens` / `temperature` may come from the
+//! system?, tools?, toolChoice?, responseFormat? }` sent as is (each format
+//! puts them where its API wants them); `maxTokens` / `temperature` may come from the
 //! request. `toolOptions` (`model`, `maxTokens`, `temperature`) win over the
 //! request, which wins over the tool's configuration.
 
@@ -19,6 +20,8 @@ pub struct ChatDefaults {
     pub max_tokens: Option<u64>,
     /// Sampling temperature.
     pub temperature: Option<f64>,
+    /// Send the limit as `max_completion_tokens` (OpenAI's newer name).
+    pub completion_tokens: bool,
 }
 
 /// A request ready to be put on the wire.
@@ -34,6 +37,36 @@ pub struct ChatRequest {
     pub max_tokens: Option<u64>,
     /// Sampling temperature.
     pub temperature: Option<f64>,
+    /// Tool definitions, in the provider's format.
+    pub tools: Option<Value>,
+    /// The tool choice, in the provider's format.
+    pub tool_choice: Option<Value>,
+    /// OpenAI's `response_format` (JSON mode, a JSON schema).
+    pub response_format: Option<Value>,
+    /// Send the limit as `max_completion_tokens`.
+    pub completion_tokens: bool,
+}
+
+/// The pass-through members of a request: `tools`, `toolChoice`, `responseFormat`.
+type Extras = (Option<Value>, Option<Value>, Option<Value>);
+
+fn extras(fields: &Map<String, Value>) -> Result<Extras, ToolError> {
+    let tools = match member(fields, "tools", "tools") {
+        None => None,
+        Some(Value::Array(tools)) => Some(Value::Array(tools.clone())),
+        Some(_) => return Err(ToolError::client("request.tools must be an array")),
+    };
+    let tool_choice = match member(fields, "toolChoice", "tool_choice") {
+        None => None,
+        Some(choice @ (Value::String(_) | Value::Object(_))) => Some(choice.clone()),
+        Some(_) => return Err(ToolError::client("request.toolChoice must be a string or an object")),
+    };
+    let response_format = match member(fields, "responseFormat", "response_format") {
+        None => None,
+        Some(format @ Value::Object(_)) => Some(format.clone()),
+        Some(_) => return Err(ToolError::client("request.responseFormat must be an object")),
+    };
+    Ok((tools, tool_choice, response_format))
 }
 
 fn member<'a>(object: &'a Map<String, Value>, camel: &str, snake: &str) -> Option<&'a Value> {
@@ -104,12 +137,17 @@ impl ChatRequest {
         let temperature = temperature(options.get("temperature"), "toolOptions.temperature")?
             .or(temperature(fields.get("temperature"), "request.temperature")?)
             .or(defaults.temperature);
+        let (tools, tool_choice, response_format) = extras(fields)?;
         Ok(Self {
             model,
             system,
             messages,
             max_tokens,
             temperature,
+            tools,
+            tool_choice,
+            response_format,
+            completion_tokens: defaults.completion_tokens,
         })
     }
 
@@ -118,7 +156,8 @@ impl ChatRequest {
     pub fn prompt_tokens_estimate(&self) -> u64 {
         let messages = serde_json::to_string(&self.messages).map_or(0, |s| s.len());
         let system = self.system.as_ref().map_or(0, String::len);
-        ((messages + system) as u64).div_ceil(4)
+        let tools = self.tools.as_ref().map_or(0, |t| t.to_string().len());
+        ((messages + system + tools) as u64).div_ceil(4)
     }
 }
 
@@ -131,6 +170,7 @@ mod tests {
             model: "gpt-4o-mini".into(),
             max_tokens: Some(100),
             temperature: None,
+            completion_tokens: false,
         }
     }
 
@@ -151,11 +191,27 @@ mod tests {
         let messages = json!([{ "role": "user", "content": "a" }, { "role": "assistant", "content": "b" }]);
         let chat = ChatRequest::build(&json!({ "messages": messages }), &Value::Null, &defaults()).unwrap();
         assert_eq!(Value::Array(chat.messages), messages);
+
+        let tools = json!([{ "type": "function", "function": { "name": "f" } }]);
+        let request =
+            json!({ "query": "q", "tools": tools, "tool_choice": "auto", "responseFormat": { "type": "json_object" } });
+        let chat = ChatRequest::build(&request, &Value::Null, &defaults()).unwrap();
+        assert_eq!(chat.tools, Some(tools));
+        assert_eq!(chat.tool_choice, Some(json!("auto")));
+        assert_eq!(chat.response_format, Some(json!({ "type": "json_object" })));
     }
 
     #[test]
     fn bad_requests_are_client_errors() {
-        for request in [json!(3), json!({}), json!({ "messages": [] }), json!({ "query": 1 })] {
+        for request in [
+            json!(3),
+            json!({}),
+            json!({ "messages": [] }),
+            json!({ "query": 1 }),
+            json!({ "query": "q", "tools": {} }),
+            json!({ "query": "q", "toolChoice": 1 }),
+            json!({ "query": "q", "responseFormat": "json" }),
+        ] {
             let error = ChatRequest::build(&request, &Value::Null, &defaults()).unwrap_err();
             assert!(!error.retryable, "{request}");
         }

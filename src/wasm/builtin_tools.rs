@@ -5,17 +5,19 @@
 
 use std::rc::Rc;
 
+use js_sys::Object;
 use serde_json::Value;
 use wasm_bindgen::JsValue;
 
 use super::fetch::FetchClient;
-use super::guard::prop;
+use super::guard::{self, describe, prop};
 use super::host::JsRandom;
 use super::js_tool::JsTool;
+use super::js_validator::{JsValidator, SharedValidator};
 use super::js_value::{to_json_strict, JsPayload};
 use crate::error::OrchestratorError;
 use crate::platform::Tool;
-use crate::tools::{AnthropicMessagesTool, Bundle, OpenAiChatTool};
+use crate::tools::{AnthropicMessagesTool, Bundle, OpenAiChatTool, Validated};
 
 /// The property naming a built-in tool's kind.
 const TAG: &str = "__reliableOrchestratorTool";
@@ -41,21 +43,62 @@ fn tool_at_depth(
     let Some(kind) = prop(value, TAG) else {
         return Ok(Rc::new(JsTool::from_js(name, field, value)?));
     };
-    let options = match prop(value, "options") {
-        None => Value::Object(serde_json::Map::new()),
-        Some(options) => to_json_strict(&options)
-            .map_err(|(path, m)| OrchestratorError::config(crate::config::join_path(field, &path), m))?,
+    let (options, validator) = match prop(value, "options") {
+        None => (Value::Object(serde_json::Map::new()), None),
+        Some(options) => split_options(&options, field)?,
     };
+    let tool = builtin(name, field, value, &kind, &options, depth)?;
+    Ok(match validator {
+        Some(validator) => Rc::new(Validated::new(tool, validator)),
+        None => tool,
+    })
+}
+
+/// The descriptor's options as JSON, and its `validate` function apart.
+fn split_options(options: &JsValue, field: &str) -> Result<(Value, Option<SharedValidator>), OrchestratorError> {
+    let unreadable = |key: &str, e: JsValue| OrchestratorError::config(format!("{field}.{key}"), describe(&e));
+    let validate = guard::get(options, "validate").map_err(|e| unreadable("validate", e))?;
+    let validator: Option<SharedValidator> = if validate.is_undefined() || validate.is_null() {
+        None
+    } else {
+        let validator = JsValidator::from_js(&validate)
+            .ok_or_else(|| OrchestratorError::config(format!("{field}.validate"), "must be a function"))?;
+        Some(Rc::new(validator))
+    };
+    let data = Object::new();
+    if options.is_object() {
+        for key in guard::keys(options).map_err(|e| unreadable("options", e))? {
+            if key != "validate" {
+                let value = guard::get(options, &key).map_err(|e| unreadable(&key, e))?;
+                let _ = js_sys::Reflect::set(&data, &JsValue::from_str(&key), &value);
+            }
+        }
+    }
+    let source: &JsValue = if options.is_object() { &data } else { options };
+    let json = to_json_strict(source)
+        .map_err(|(path, m)| OrchestratorError::config(crate::config::join_path(field, &path), m))?;
+    Ok((json, validator))
+}
+
+/// The built-in tool `kind` from its JSON options.
+fn builtin(
+    name: &str,
+    field: &str,
+    value: &JsValue,
+    kind: &JsValue,
+    options: &Value,
+    depth: usize,
+) -> Result<Rc<dyn Tool<JsPayload>>, OrchestratorError> {
     let http = Rc::new(FetchClient);
     match kind.as_string().as_deref() {
-        Some("openaiChat") => Ok(Rc::new(OpenAiChatTool::from_json(&options, field, http)?)),
-        Some("anthropicMessages") => Ok(Rc::new(AnthropicMessagesTool::from_json(&options, field, http)?)),
+        Some("openaiChat") => Ok(Rc::new(OpenAiChatTool::from_json(options, field, http)?)),
+        Some("anthropicMessages") => Ok(Rc::new(AnthropicMessagesTool::from_json(options, field, http)?)),
         Some("bundle") if depth < MAX_NESTING => {
             let inner_field = format!("{field}.tool");
             let inner = prop(value, "tool")
                 .ok_or_else(|| OrchestratorError::config(inner_field.clone(), "is required: the tool to replicate"))?;
             let inner = tool_at_depth(name, &inner_field, &inner, depth + 1)?;
-            let config = Bundle::<JsPayload>::config_from_json(&options, field)?;
+            let config = Bundle::<JsPayload>::config_from_json(options, field)?;
             Ok(Rc::new(Bundle::new(inner, config, Rc::new(JsRandom::new()))))
         }
         Some("bundle") => Err(OrchestratorError::config(field, "bundles nest too deep")),

@@ -15,6 +15,7 @@ use super::guard::{self, describe};
 use super::host;
 use super::js_events::JsEvents;
 use super::js_kv::JsStore;
+use super::js_validator::{JsValidator, SharedValidator};
 use super::js_value::{from_json, to_json_strict, JsPayload};
 use super::signal::JsSignal;
 use crate::config::join_path;
@@ -157,11 +158,23 @@ fn check_keys(target: &JsValue, known: &[&str], prefix: &str, request: bool) -> 
     }
 }
 
+/// The run option `validate`: absent, or a function.
+fn validator_of(options: &JsValue) -> Result<Option<SharedValidator>, OrchestratorError> {
+    let value = guard::get(options, "validate").map_err(|e| OrchestratorError::request("validate", describe(&e)))?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    match JsValidator::from_js(&value) {
+        Some(validator) => Ok(Some(Rc::new(validator))),
+        None => Err(OrchestratorError::request("validate", "must be a function")),
+    }
+}
+
 /// Reads run options; the `signal` is returned apart, checked to be usable.
 ///
 /// # Errors
 /// `invalid_request` naming the option.
-pub fn run_options_from_js(options: &JsValue) -> Result<(RunOptions, Option<JsSignal>), OrchestratorError> {
+pub fn run_options_from_js(options: &JsValue) -> Result<(RunOptions<JsPayload>, Option<JsSignal>), OrchestratorError> {
     if options.is_undefined() || options.is_null() {
         return Ok((RunOptions::default(), None));
     }
@@ -178,10 +191,11 @@ pub fn run_options_from_js(options: &JsValue) -> Result<(RunOptions, Option<JsSi
     } else {
         Some(JsSignal::from_js(signal)?)
     };
-    // The data options, read once through guarded access (the signal apart).
+    let validate = validator_of(options)?;
+    // The data options, read once through guarded access (the signal and validate apart).
     let data = Object::new();
     for key in guard::keys(options).map_err(|e| OrchestratorError::request("options", describe(&e)))? {
-        if key != "signal" {
+        if key != "signal" && key != "validate" {
             let value =
                 guard::get(options, &key).map_err(|e| OrchestratorError::request(key.as_str(), describe(&e)))?;
             // Not `set`: it interns the name, and these names are the caller's.
@@ -189,7 +203,9 @@ pub fn run_options_from_js(options: &JsValue) -> Result<(RunOptions, Option<JsSi
         }
     }
     let json = to_json_strict(&data).map_err(|(path, m)| OrchestratorError::request(path, m))?;
-    Ok((RunOptions::from_json(&json)?, signal))
+    let mut parsed = RunOptions::from_json_for(&json)?;
+    parsed.validate = validate;
+    Ok((parsed, signal))
 }
 
 /// A result as the JS object users get.
@@ -204,6 +220,11 @@ pub fn result_to_js(result: RunResult<JsPayload>) -> JsValue {
         &out,
         "costUsd",
         result.cost_usd.map_or(JsValue::NULL, JsValue::from_f64),
+    );
+    set(
+        &out,
+        "message",
+        result.message.as_ref().map_or(JsValue::NULL, json_to_js),
     );
     set(&out, "traceId", result.trace_id.as_str());
     set(&out, "requestId", result.request_id.as_str());

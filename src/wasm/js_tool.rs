@@ -9,7 +9,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use super::errors::{cost_of, set, tool_error_from_js, usage_of};
 use super::guard::{self, describe, settled, Unsettled};
 use super::js_stream::chunks_of;
-use super::js_value::{from_json, JsPayload};
+use super::js_value::{from_json, to_json_strict, JsPayload};
 use crate::error::{OrchestratorError, ToolError};
 use crate::orchestrator::DEFAULT_PROVIDER;
 use crate::platform::{whole_as_stream, AbortReason, ChunkStream, Tool, ToolContext, ToolOutput};
@@ -149,6 +149,26 @@ fn output_from_js(tool: &str, value: JsValue) -> Result<ToolOutput<JsPayload>, T
         output: JsPayload(output),
         usage: usage_of(&value).map_err(invalid)?,
         cost_usd: cost_of(&value),
+        message: message_of(&value).map_err(invalid)?,
+    })
+}
+
+/// The `message` a tool may return with its output (plain JSON), for
+/// `result.message` and `validate`.
+fn message_of(value: &JsValue) -> Result<Option<Value>, String> {
+    let message = guard::get(value, "message").map_err(|e| format!("message cannot be read: {}", describe(&e)))?;
+    if message.is_undefined() || message.is_null() {
+        return Ok(None);
+    }
+    to_json_strict(&message).map(Some).map_err(|(path, m)| {
+        format!(
+            "message{} {m}",
+            if path.is_empty() {
+                String::new()
+            } else {
+                format!(".{path}")
+            }
+        )
     })
 }
 

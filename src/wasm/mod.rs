@@ -17,6 +17,7 @@ mod js_events;
 mod js_kv;
 mod js_stream;
 mod js_tool;
+mod js_validator;
 mod js_value;
 mod signal;
 

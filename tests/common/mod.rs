@@ -67,6 +67,11 @@ pub fn harness_with(
 impl Harness {
     pub fn run(&self, request: Value, options: Value) -> Result<RunResult<Value>, RunError<Value>> {
         let options = RunOptions::from_json(&options).expect("options");
+        self.run_with(request, options)
+    }
+
+    /// A run with options built in Rust (a validator, say).
+    pub fn run_with(&self, request: Value, options: RunOptions) -> Result<RunResult<Value>, RunError<Value>> {
         self.clock
             .run(self.orchestrator.run(request, options))
             .expect("run finishes")
