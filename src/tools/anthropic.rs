@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 
 use super::chat::ChatRequest;
 use super::message::{arguments, finish_reason, AssistantMessage, ToolCall};
+use super::stream_decode::StreamFormat;
 use super::provider::{ProviderTool, WireFormat};
 use crate::platform::Usage;
 
@@ -24,6 +25,7 @@ impl WireFormat for AnthropicMessages {
     const AUTH_HEADER: Option<&'static str> = Some("x-api-key");
     const VERSION_HEADER: Option<(&'static str, &'static str)> = Some(("anthropic-version", API_VERSION));
     const COMPLETION_TOKENS: bool = false;
+    const STREAM: StreamFormat = StreamFormat::Anthropic;
 
     /// `responseFormat` has no Anthropic equivalent and is not sent.
     fn body(chat: &ChatRequest) -> Value {

@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::chat::ChatRequest;
 use super::message::{arguments, content_text, finish_reason, AssistantMessage, ToolCall};
+use super::stream_decode::StreamFormat;
 use super::provider::{ProviderTool, WireFormat};
 use crate::platform::Usage;
 
@@ -67,6 +68,7 @@ impl WireFormat for OpenAiChat {
     const AUTH_HEADER: Option<&'static str> = None;
     const VERSION_HEADER: Option<(&'static str, &'static str)> = None;
     const COMPLETION_TOKENS: bool = true;
+    const STREAM: StreamFormat = StreamFormat::OpenAi;
 
     fn body(chat: &ChatRequest) -> Value {
         let mut messages = Vec::with_capacity(chat.messages.len() + 1);

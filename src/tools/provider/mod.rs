@@ -5,6 +5,7 @@
 
 mod config;
 mod request;
+mod stream;
 
 use std::marker::PhantomData;
 use std::rc::Rc;
@@ -19,7 +20,10 @@ use super::message::AssistantMessage;
 use super::pricing::Pricing;
 use crate::error::{OrchestratorError, ToolError};
 use crate::payload::Payload;
-use crate::platform::{HttpClient, HttpRequest, TokenFit, Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
+use super::stream_decode::StreamFormat;
+use crate::platform::{
+    ChunkStream, HttpClient, HttpRequest, TokenFit, Tool, ToolContext, ToolEstimate, ToolOutput, Usage,
+};
 
 /// What fitting `chat` to a token budget starts from (the same numbers the
 /// orchestrator's pre-check sees through [`ToolEstimate::fit`]).
@@ -54,6 +58,8 @@ pub trait WireFormat: 'static {
     const VERSION_HEADER: Option<(&'static str, &'static str)>;
     /// Whether the format has `max_completion_tokens`.
     const COMPLETION_TOKENS: bool;
+    /// How its streamed answers are encoded.
+    const STREAM: StreamFormat;
 
     /// The JSON body for `chat`.
     fn body(chat: &ChatRequest) -> Value;
@@ -131,6 +137,32 @@ impl<W: WireFormat> ProviderTool<W> {
     fn chat(&self, request: &Value, options: &Value) -> Result<ChatRequest, ToolError> {
         ChatRequest::build(request, options, &self.defaults())
     }
+
+    /// The chat for one call: built from the request and options, fitted to the budget.
+    fn prepared<V: Payload>(&self, request: &V, options: &Value, ctx: &ToolContext) -> Result<ChatRequest, ToolError> {
+        request
+            .to_json()
+            .map_err(|m| ToolError::client(format!("the request cannot be read: {m}")))
+            .and_then(|json| self.chat(&json, options))
+            .map(|chat| fitted(chat, ctx))
+    }
+
+    /// A streamed call, ready to send.
+    fn streamed<V: Payload>(&self, request: &V, options: &Value, ctx: &ToolContext) -> Result<stream::Streamed, ToolError> {
+        let chat = stream::continue_from(self.prepared(request, options, ctx)?, ctx.partial.as_deref(), W::STREAM);
+        let mut http_request = self.http_request(&chat, ctx)?;
+        http_request.body = Some(stream::streaming_body(W::body(&chat), W::STREAM).to_string());
+        Ok(stream::Streamed {
+            http: Rc::clone(&self.http),
+            request: http_request,
+            signal: ctx.signal.clone(),
+            format: W::STREAM,
+            provider: self.provider.clone(),
+            model: chat.model,
+            pricing: self.pricing.clone(),
+            secrets: Rc::clone(&self.secrets),
+        })
+    }
 }
 
 /// A 2xx body as the tool's output, usage and message.
@@ -152,11 +184,7 @@ impl<W: WireFormat, V: Payload> Tool<V> for ProviderTool<W> {
         options: &Value,
         ctx: ToolContext,
     ) -> LocalBoxFuture<'static, Result<ToolOutput<V>, ToolError>> {
-        let chat = request
-            .to_json()
-            .map_err(|m| ToolError::client(format!("the request cannot be read: {m}")))
-            .and_then(|json| self.chat(&json, options))
-            .map(|chat| fitted(chat, &ctx));
+        let chat = self.prepared(request, options, &ctx);
         let prepared = chat.and_then(|chat| Ok((self.http_request(&chat, &ctx)?, chat.model)));
         let http = Rc::clone(&self.http);
         let pricing = self.pricing.clone();
@@ -185,6 +213,10 @@ impl<W: WireFormat, V: Payload> Tool<V> for ProviderTool<W> {
                 message: Some(message),
             })
         })
+    }
+
+    fn stream(&self, request: &V, options: &Value, ctx: ToolContext) -> ChunkStream {
+        stream::chunks(self.streamed(request, options, &ctx))
     }
 
     fn estimate(&self, request: &V, options: &Value) -> ToolEstimate {
