@@ -248,3 +248,154 @@ fn a_whole_tool_streams_as_one_chunk_and_a_keyed_stream_replays() {
     );
     assert_eq!(a.call_count(), 1);
 }
+
+mod providers {
+    use super::*;
+    use reliable_orchestrator::testing::{Reply, ScriptedHttp};
+    use reliable_orchestrator::tools::{AnthropicMessagesTool, OpenAiChatTool};
+    use reliable_orchestrator::Tool;
+
+    fn sse(body: &str) -> Reply {
+        Reply::Respond(
+            200,
+            vec![("content-type".into(), "text/event-stream".into())],
+            body.to_owned(),
+        )
+    }
+
+    fn openai_events(texts: &[&str], done: bool) -> String {
+        let mut out = String::new();
+        for t in texts {
+            out.push_str(&format!(
+                "data: {}\n\n",
+                json!({ "choices": [{ "delta": { "content": t }, "finish_reason": null }] })
+            ));
+        }
+        out.push_str(&format!(
+            "data: {}\n\n",
+            json!({ "choices": [{ "delta": {}, "finish_reason": "stop" }] })
+        ));
+        out.push_str(&format!(
+            "data: {}\n\n",
+            json!({ "choices": [], "usage": { "prompt_tokens": 4, "completion_tokens": 3, "total_tokens": 7 } })
+        ));
+        if done {
+            out.push_str("data: [DONE]\n\n");
+        }
+        out
+    }
+
+    fn gpt(http: &Rc<ScriptedHttp>) -> Rc<dyn Tool<Value>> {
+        let config = json!({ "apiKey": "sk-x", "model": "gpt-4o-mini", "baseUrl": "http://mock/v1" });
+        Rc::new(OpenAiChatTool::from_json(&config, "tools.gpt", http.clone()).unwrap())
+    }
+
+    fn claude(http: &Rc<ScriptedHttp>) -> Rc<dyn Tool<Value>> {
+        let config = json!({ "apiKey": "k", "model": "claude-3-5-haiku-latest", "baseUrl": "http://mock/v1" });
+        Rc::new(AnthropicMessagesTool::from_json(&config, "tools.claude", http.clone()).unwrap())
+    }
+
+    fn setup(
+        clock: &Rc<reliable_orchestrator::testing::VirtualClock>,
+        tools: Vec<(&str, Rc<dyn Tool<Value>>)>,
+    ) -> Harness {
+        let names: Vec<&str> = tools.iter().map(|(n, _)| *n).collect();
+        harness_with(
+            clock,
+            json!({ "defaultTools": names, "reliability": { "retryPolicy": exact_retry(3) } }),
+            tools,
+            None,
+        )
+    }
+
+    #[test]
+    fn openai_streams_with_usage_and_the_request_asks_for_it() {
+        let clock = clock();
+        let http = ScriptedHttp::new(&clock);
+        http.then(sse(&openai_events(&["Hel", "lo"], true)));
+        let h = setup(&clock, vec![("gpt", gpt(&http))]);
+        let (result, chunks) = stream_run(&h, json!({}));
+        let result = result.unwrap();
+        assert_eq!(chunks, ["Hel", "lo"]);
+        assert_eq!(result.output, json!("Hello"));
+        assert_eq!(result.usage.total_tokens, 7);
+        assert_eq!(result.finish_reason.as_deref(), Some("stop"));
+        assert!(result.cost_usd.is_some(), "priced from the streamed usage");
+        let body: Value = serde_json::from_str(http.requests()[0].body.as_deref().unwrap()).unwrap();
+        assert_eq!(body["stream"], json!(true));
+        assert_eq!(body["stream_options"]["include_usage"], json!(true));
+    }
+
+    #[test]
+    fn a_429_before_the_stream_is_retried_and_a_missing_done_is_no_terminal() {
+        let clock = clock();
+        let http = ScriptedHttp::new(&clock);
+        http.then(Reply::json_with(
+            429,
+            &[("retry-after", "1")],
+            json!({ "error": { "message": "slow", "type": "requests", "code": "rate_limit_exceeded" } }),
+        ));
+        http.then(sse(&openai_events(&["part"], false)));
+        let h = setup(&clock, vec![("gpt", gpt(&http))]);
+        let (result, chunks) = stream_run(&h, json!({}));
+        assert_eq!(h.field_of("retry", "delayMs"), [json!(1000.0)]);
+        assert_eq!(chunks, ["part"]);
+        match result.unwrap_err().error {
+            OrchestratorError::StreamInterrupted { reason, partial, .. } => {
+                assert_eq!(reason.as_str(), "no_terminal");
+                assert_eq!(partial, "part");
+            }
+            other => panic!("expected StreamInterrupted, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn anthropic_streams_and_an_overloaded_event_continues_on_openai() {
+        let clock = clock();
+        let anthropic_http = ScriptedHttp::new(&clock);
+        anthropic_http.then(sse(concat!(
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n",
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"Once upon \"}}\n\n",
+            "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
+        )));
+        let openai_http = ScriptedHttp::new(&clock);
+        openai_http.then(sse(&openai_events(&["a time"], true)));
+        let h = setup(
+            &clock,
+            vec![("claude", claude(&anthropic_http)), ("gpt", gpt(&openai_http))],
+        );
+        let (result, chunks) = stream_run(&h, json!({ "onInterrupt": "continue" }));
+        let result = result.unwrap();
+        assert_eq!(chunks, ["Once upon ", "a time"]);
+        assert_eq!(result.output, json!("Once upon a time"));
+        assert_eq!(h.field_of("stream_interrupted", "reason"), [json!("provider_error")]);
+        // The continuation carries the partial text as the assistant's turn, then asks to go on.
+        let body: Value = serde_json::from_str(openai_http.requests()[0].body.as_deref().unwrap()).unwrap();
+        let messages = body["messages"].as_array().unwrap();
+        assert_eq!(
+            messages[messages.len() - 2],
+            json!({ "role": "assistant", "content": "Once upon " })
+        );
+        assert_eq!(messages[messages.len() - 1]["role"], json!("user"));
+        let anthropic_body: Value =
+            serde_json::from_str(anthropic_http.requests()[0].body.as_deref().unwrap()).unwrap();
+        assert_eq!(anthropic_body["stream"], json!(true));
+    }
+
+    #[test]
+    fn a_malformed_event_is_an_interruption() {
+        let clock = clock();
+        let http = ScriptedHttp::new(&clock);
+        http.then(sse(&format!(
+            "data: {}\n\ndata: {{broken\n\n",
+            json!({ "choices": [{ "delta": { "content": "ok" } }] })
+        )));
+        let h = setup(&clock, vec![("gpt", gpt(&http))]);
+        let (result, chunks) = stream_run(&h, json!({}));
+        assert_eq!(chunks, ["ok"]);
+        match result.unwrap_err().error {
+            OrchestratorError::StreamInterrupted { reason, .. } => assert_eq!(reason.as_str(), "malformed"),
+            other => panic!("expected StreamInterrupted, got {other:?}"),
+        }
+    }
+}

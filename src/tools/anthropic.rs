@@ -4,8 +4,8 @@ use serde_json::{json, Value};
 
 use super::chat::ChatRequest;
 use super::message::{arguments, finish_reason, AssistantMessage, ToolCall};
-use super::stream_decode::StreamFormat;
 use super::provider::{ProviderTool, WireFormat};
+use super::stream_decode::StreamFormat;
 use crate::platform::Usage;
 
 /// `POST {baseUrl}/messages` with `x-api-key` and `anthropic-version`.

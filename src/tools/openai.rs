@@ -6,8 +6,8 @@ use serde_json::{json, Map, Value};
 
 use super::chat::ChatRequest;
 use super::message::{arguments, content_text, finish_reason, AssistantMessage, ToolCall};
-use super::stream_decode::StreamFormat;
 use super::provider::{ProviderTool, WireFormat};
+use super::stream_decode::StreamFormat;
 use crate::platform::Usage;
 
 /// `POST {baseUrl}/chat/completions` with a bearer key.

@@ -18,9 +18,9 @@ use super::chat::{ChatDefaults, ChatRequest};
 use super::http_failure;
 use super::message::AssistantMessage;
 use super::pricing::Pricing;
+use super::stream_decode::StreamFormat;
 use crate::error::{OrchestratorError, ToolError};
 use crate::payload::Payload;
-use super::stream_decode::StreamFormat;
 use crate::platform::{
     ChunkStream, HttpClient, HttpRequest, TokenFit, Tool, ToolContext, ToolEstimate, ToolOutput, Usage,
 };
@@ -148,7 +148,12 @@ impl<W: WireFormat> ProviderTool<W> {
     }
 
     /// A streamed call, ready to send.
-    fn streamed<V: Payload>(&self, request: &V, options: &Value, ctx: &ToolContext) -> Result<stream::Streamed, ToolError> {
+    fn streamed<V: Payload>(
+        &self,
+        request: &V,
+        options: &Value,
+        ctx: &ToolContext,
+    ) -> Result<stream::Streamed, ToolError> {
         let chat = stream::continue_from(self.prepared(request, options, ctx)?, ctx.partial.as_deref(), W::STREAM);
         let mut http_request = self.http_request(&chat, ctx)?;
         http_request.body = Some(stream::streaming_body(W::body(&chat), W::STREAM).to_string());

@@ -30,7 +30,9 @@ pub fn continue_from(mut chat: ChatRequest, partial: Option<&str>, format: Strea
     match format {
         // A trailing assistant message is a prefix the model continues (it may
         // not end in whitespace).
-        StreamFormat::Anthropic => chat.messages.push(json!({ "role": "assistant", "content": partial.trim_end() })),
+        StreamFormat::Anthropic => chat
+            .messages
+            .push(json!({ "role": "assistant", "content": partial.trim_end() })),
         StreamFormat::OpenAi => {
             chat.messages.push(json!({ "role": "assistant", "content": partial }));
             chat.messages.push(json!({
