@@ -3,7 +3,7 @@
 // load the wasm first and re-export it.
 import { WasmOrchestrator } from "./generated/reliable_orchestrator.js";
 import { toError } from "./errors.js";
-import type { BreakerState, CircuitStateSnapshot, OrchestratorConfig, RunOptions, RunResult, StreamOptions } from "./types.js";
+import type { BreakerState, CircuitStateSnapshot, OrchestratorConfig, RunOptions, RunResult, StreamOptions, ToolSet } from "./types.js";
 import { RunStream } from "./stream.js";
 import { abortContext, makeContext } from "./context.js";
 
@@ -25,13 +25,14 @@ export type { AttributeValueLike, AttributesLike, OtelListener, OtelListenerOpti
 
 /**
  * Plans a tool for each request by rules and runs it through retries, circuit breakers,
- * budgets, timeouts and idempotency.
+ * budgets, timeouts and idempotency. `Tools` is inferred from `config.tools`: tool names in
+ * rules, `defaultTools` and `run`'s `toolName` are checked against its keys.
  */
-export class ReliableOrchestrator {
+export class ReliableOrchestrator<Tools extends ToolSet = ToolSet> {
   readonly #inner: WasmOrchestrator;
 
   /** @throws OrchestratorError with code `invalid_config` and the offending `field`. */
-  constructor(config: OrchestratorConfig) {
+  constructor(config: OrchestratorConfig<Tools>) {
     try {
       this.#inner = new WasmOrchestrator(config, makeContext, abortContext);
     } catch (raw) {
@@ -43,7 +44,7 @@ export class ReliableOrchestrator {
    * Plans and runs `request`.
    * @throws ToolExecutionError, BudgetExceeded, ConflictError, or OrchestratorError (`code`).
    */
-  run<O = unknown>(request: unknown, options?: RunOptions): Promise<RunResult<O>> {
+  run<O = unknown>(request: unknown, options?: RunOptions<keyof Tools & string>): Promise<RunResult<O>> {
     return this.#inner.run(request, options).then(
       (result) => result as RunResult<O>,
       (raw) => {
@@ -109,7 +110,7 @@ export class ReliableOrchestrator {
   }
 
   /** Restores exported state; what cannot be used is reported as a `breaker` event (`import_ignored`). */
-  importState(state: BreakerState | unknown): void {
+  importState(state: BreakerState): void {
     this.#inner.importState(state);
   }
 }

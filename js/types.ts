@@ -51,8 +51,9 @@ export interface ToolResult<O = unknown> {
   message?: AssistantMessage | null;
 }
 
-/** A tool: its provider (whose circuit breaker guards it) and its call. */
-export interface Tool<Req = any, O = any> {
+/** A tool: its provider (whose circuit breaker guards it) and its call. Without type
+ * arguments the request and output are `unknown`: narrow them, or write `Tool<Req, O>`. */
+export interface Tool<Req = unknown, O = unknown> {
   provider?: string;
   execute(request: Req, toolOptions: Record<string, unknown> | undefined, ctx: ToolContext): ToolResult<O> | Promise<ToolResult<O>>;
   /** Streams the answer (for `runStream`): an async iterable or a `ReadableStream` of chunks.
@@ -74,39 +75,40 @@ export interface Condition {
   value?: unknown;
 }
 
-export interface RuleAction {
-  toolName: string;
+/** `N`: the tool names a rule may choose (inferred; checked against the orchestrator's `tools`). */
+export interface RuleAction<N extends string = string> {
+  toolName: N;
   toolOptions?: Record<string, unknown>;
 }
 
 /** A custom rule: all conditions must hold. */
-export interface CustomRule {
+export interface CustomRule<N extends string = string> {
   name?: string;
   priority?: number;
   conditions: Condition[];
-  action: RuleAction;
+  action: RuleAction<N>;
 }
 
 /** A keyword rule (see `rules.keyword`). */
-export interface KeywordRule {
+export interface KeywordRule<N extends string = string> {
   name?: string;
   priority?: number;
   keywords: string[];
   attribute?: string;
-  toolName: string;
+  toolName: N;
   toolOptions?: Record<string, unknown>;
 }
 
 /** A type rule (see `rules.type`). */
-export interface TypeRule {
+export interface TypeRule<N extends string = string> {
   name?: string;
   priority?: number;
   requestType: string;
-  toolName: string;
+  toolName: N;
   toolOptions?: Record<string, unknown>;
 }
 
-export type Rule = CustomRule | KeywordRule | TypeRule;
+export type Rule<N extends string = string> = CustomRule<N> | KeywordRule<N> | TypeRule<N>;
 
 export interface RetryPolicy {
   /** Calls per tool, the first included (1..=100, default 3). */
@@ -183,15 +185,19 @@ export type OrchestratorEvent = {
 /** Why a stream that had begun ended early. */
 export type InterruptReason = "cut" | "idle_timeout" | "malformed" | "provider_error" | "no_terminal";
 
-export interface PlannerLike {
-  rules: Rule[];
+export interface PlannerLike<N extends string = string> {
+  rules: Rule<N>[];
 }
 
-export interface OrchestratorConfig {
-  planner?: PlannerLike | Rule[];
+/** The tools an orchestrator may be given, by name. */
+export type ToolSet = Record<string, Tool | BuiltinTool>;
+
+/** `Tools` is inferred from `tools`; rule actions and `defaultTools` must name one of its keys. */
+export interface OrchestratorConfig<Tools extends ToolSet = ToolSet> {
+  planner?: PlannerLike<keyof Tools & string> | Rule<keyof Tools & string>[];
   /** Your tools and built-in ones (`openaiChat`, `anthropicMessages`, `bundle`). */
-  tools: Record<string, Tool | BuiltinTool>;
-  defaultTools?: string[];
+  tools: Tools;
+  defaultTools?: (keyof Tools & string)[];
   reliability?: ReliabilityConfig;
   store?: Store;
   onEvent?: (event: OrchestratorEvent) => void;
@@ -205,8 +211,9 @@ export interface Budget {
   timeMs?: number;
 }
 
-export interface RunOptions {
-  toolName?: string;
+/** `N`: the orchestrator's tool names (`toolName` must be one of them). */
+export interface RunOptions<N extends string = string> {
+  toolName?: N;
   toolOptions?: Record<string, unknown>;
   idempotencyKey?: string;
   traceId?: string;

@@ -2,7 +2,8 @@
 # Every test, in order: fmt, clippy (native and wasm32), native tests, the package build,
 # the bindings in Node, headless Chromium and Firefox (wasm-pack), the packed package
 # under node --test (with a strict TypeScript example and an IndexedDB test in Chromium),
-# and the worker example in workerd (Miniflare).
+# the package through esbuild, Rollup, Vite and webpack (bundles run in Chromium), in Deno,
+# Bun and Node 18/22, and the worker example in workerd (Miniflare).
 #
 # Every stage runs even when an earlier one failed, so the total is honest. The last line is
 # "tests: N passed, M failed"; M counts failed tests plus stages that failed without a test
@@ -62,6 +63,8 @@ stage wasm-node wasm-pack test --node -- --test node
 stage wasm-chrome wasm-pack test --headless --chrome --chromedriver "$(command -v chromedriver)" -- --test web
 stage wasm-firefox wasm-pack test --headless --firefox --geckodriver "$(command -v geckodriver)" -- --test web
 stage js ./scripts/test-js.sh
+stage bundlers ./scripts/test-bundlers.sh
+stage runtimes ./scripts/test-runtimes.sh
 stage worker ./scripts/test-worker.sh
 
 count() { # file -> "passed failed"
@@ -69,7 +72,7 @@ count() { # file -> "passed failed"
 }
 total_pass=0
 total_fail=0
-for suite in native doc wasm-node wasm-chrome wasm-firefox js worker; do
+for suite in native doc wasm-node wasm-chrome wasm-firefox js bundlers runtimes worker; do
   read -r passed failed < <(count "$log/$suite.txt")
   echo "$suite: $passed passed, $failed failed"
   if [ "$passed" -eq 0 ] && [ "$suite" != doc ]; then
