@@ -118,10 +118,12 @@ const CASES = [
 ];
 
 let serial = 0;
+// Unique per process too, so a mock shared across runs (a long-lived RO_MOCK_URL) holds no look-alikes.
+const RUN = `${process.pid}-${Date.now().toString(36)}`;
 for (const [sdk, make] of Object.entries(SDKS)) {
   for (const c of CASES) {
     test(`${sdk}: ${c.name}`, async () => {
-      const model = `m-${sdk}-${++serial}`;
+      const model = `m-${RUN}-${sdk}-${++serial}`;
       const origin = c.refused ? await closedPort() : mock.url;
       if (c.fault) await mock.fault({ ...c.fault, model, count: policy.maxAttempts });
       const tool = make(origin, model, c.client ?? {});
@@ -150,7 +152,7 @@ for (const [sdk, make] of Object.entries(SDKS)) {
 }
 
 test("ai: an AI SDK RetryError is unwrapped to its last error", async () => {
-  const model = `m-retry-${++serial}`;
+  const model = `m-${RUN}-retry-${++serial}`;
   // A 429 with retry-after-ms: 10, which the AI SDK's own retry honours too (no 2 s backoff).
   await mock.fault({ kind: "rate_limit", retryAfterMs: 10, model, count: 4 });
   const provider = createOpenAI({ apiKey: "sk-test", baseURL: `${mock.url}/v1` });
