@@ -2,6 +2,8 @@
 //   POST /run     { request, options } -> the run's result (x-trace-id / x-request-id headers);
 //                 errors as { error: { code, ... } } with 400 / 402 / 409 / 502 / 503 / 504.
 //                 `x-include-events: 1` adds the run's event timeline to the answer.
+//                 `"stream": true` streams the answer as server-sent events (`runStream`):
+//                 `data: {"text"}` per chunk, then `event: result` or `event: error`.
 //   GET  /health  breaker states and the idempotency store in use.
 //   GET  /        the monitor page; GET /events?since=N feeds its timeline.
 //   POST /demo/fault  forwards a fault to the local mock provider (only with MOCK_CONTROL_URL).
@@ -23,7 +25,7 @@ async function run(request: Request, env: Env): Promise<Response> {
   if (typeof body !== "object" || body === null || !("request" in body)) {
     return json({ error: { code: "invalid_request", field: "body.request", message: "expected { request, options? }" } }, 400);
   }
-  const { request: input, options: rawOptions } = body as { request: unknown; options?: unknown };
+  const { request: input, options: rawOptions, stream } = body as { request: unknown; options?: unknown; stream?: unknown };
   if (rawOptions !== undefined && (typeof rawOptions !== "object" || rawOptions === null || Array.isArray(rawOptions))) {
     return json({ error: { code: "invalid_request", field: "body.options", message: "must be an object" } }, 400);
   }
@@ -40,6 +42,17 @@ async function run(request: Request, env: Env): Promise<Response> {
   const requestId = options.requestId;
   isolate.timelines.set(requestId, timeline);
   const withEvents = request.headers.get("x-include-events") === "1";
+  if (stream === true) {
+    // The same reliability before the first chunk; after it, an interruption is the last event.
+    const running = isolate.orchestrator.runStream(input, options);
+    running.result
+      .catch(() => {})
+      .finally(async () => {
+        isolate.timelines.delete(requestId);
+        await pushBreakers(isolate);
+      });
+    return running.toResponse({ headers: idHeaders(undefined, requestId) });
+  }
   try {
     const result = await isolate.orchestrator.run(input, options);
     return json(withEvents ? { ...result, events: timeline } : result, 200, idHeaders(result.traceId, result.requestId));

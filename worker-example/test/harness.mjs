@@ -41,6 +41,24 @@ export async function startWorker(mockUrl, bindings = {}, { listen = false } = {
       });
       return { status: response.status, headers: response.headers, body: await response.json() };
     },
+    /** POST /run with `"stream": true`; resolves with { status, headers, events: [{ event, data }] }. */
+    async stream(request, options) {
+      const response = await mf.dispatchFetch("http://worker.local/run", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ request, options, stream: true }),
+      });
+      const text = await response.text();
+      const events = text
+        .split("\n\n")
+        .filter((block) => block.trim() !== "")
+        .map((block) => {
+          const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
+          const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null");
+          return { event, data };
+        });
+      return { status: response.status, headers: response.headers, events };
+    },
     async raw(path, init) {
       const response = await mf.dispatchFetch(`http://worker.local${path}`, init);
       return { status: response.status, headers: response.headers, body: await response.json() };

@@ -189,3 +189,40 @@ test("provider failures are 502s that never carry the API key", async () => {
   const text = JSON.stringify(r.body);
   assert.ok(!text.includes(API_KEY) && !text.includes("0123456789"), text);
 });
+
+test("a streamed run answers with server-sent events: chunks, then the result", async () => {
+  const w = await worker();
+  const r = await w.stream("tell me more", { requestId: "req-stream" });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get("content-type"), /^text\/event-stream/);
+  assert.equal(r.headers.get("x-request-id"), "req-stream");
+  const chunks = r.events.filter((e) => e.event === "message").map((e) => e.data.text);
+  assert.ok(chunks.length > 1, `streamed in ${chunks.length} chunk(s)`);
+  const result = r.events.at(-1);
+  assert.equal(result.event, "result");
+  assert.equal(result.data.output, chunks.join(""));
+  assert.equal(result.data.output, "Answer to: tell me more");
+});
+
+test("a stream cut mid-way ends with an error event carrying the partial text", async () => {
+  const w = await worker();
+  mock.fault({ kind: "cut", afterChunks: 2, count: 5 });
+  const r = await w.stream("tell me more");
+  const last = r.events.at(-1);
+  assert.equal(last.event, "error");
+  assert.equal(last.data.code, "stream_interrupted");
+  assert.equal(last.data.reason, "cut");
+  const chunks = r.events.filter((e) => e.event === "message").map((e) => e.data.text).join("");
+  assert.equal(last.data.partial, chunks);
+  assert.equal(mock.log().length, 1, "nothing restarted silently");
+});
+
+test("a keyed stream replays from the Durable Object as one chunk", async () => {
+  const w = await worker();
+  const first = await w.stream("replay the stream", { idempotencyKey: "stream-key" });
+  const second = await w.stream("replay the stream", { idempotencyKey: "stream-key" });
+  assert.equal(first.events.at(-1).event, "result");
+  assert.equal(second.events.at(-1).data.cached, true);
+  assert.deepEqual(second.events.filter((e) => e.event === "message").map((e) => e.data.text), ["Answer to: replay the stream"]);
+  assert.equal(mock.log().length, 1);
+});
