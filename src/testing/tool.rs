@@ -106,6 +106,23 @@ impl ScriptedTool {
         self.calls.borrow().clone()
     }
 
+    /// Records a call and takes its step (the script's next, else `otherwise`).
+    fn take_step(&self, request: &Value, options: &Value, ctx: ToolContext) -> (Step, crate::platform::AbortSignal) {
+        let signal = ctx.signal.clone();
+        self.calls.borrow_mut().push(Call {
+            request: request.clone(),
+            options: options.clone(),
+            ctx,
+            at: crate::platform::Clock::now_ms(&*self.clock),
+        });
+        let step = self
+            .steps
+            .borrow_mut()
+            .pop_front()
+            .unwrap_or_else(|| self.otherwise.clone());
+        (step, signal)
+    }
+
     /// Number of calls made so far.
     pub fn call_count(&self) -> usize {
         self.calls.borrow().len()
@@ -123,18 +140,7 @@ impl Tool<Value> for ScriptedTool {
         options: &Value,
         ctx: ToolContext,
     ) -> LocalBoxFuture<'static, Result<ToolOutput<Value>, ToolError>> {
-        let signal = ctx.signal.clone();
-        self.calls.borrow_mut().push(Call {
-            request: request.clone(),
-            options: options.clone(),
-            ctx,
-            at: crate::platform::Clock::now_ms(&*self.clock),
-        });
-        let step = self
-            .steps
-            .borrow_mut()
-            .pop_front()
-            .unwrap_or_else(|| self.otherwise.clone());
+        let (step, signal) = self.take_step(request, options, ctx);
         let clock = Rc::clone(&self.clock);
         Box::pin(async move {
             let mut step = step;
@@ -193,18 +199,7 @@ impl Tool<Value> for ScriptedTool {
         if !scripted {
             return whole_as_stream(self.execute(request, options, ctx));
         }
-        let signal = ctx.signal.clone();
-        self.calls.borrow_mut().push(Call {
-            request: request.clone(),
-            options: options.clone(),
-            ctx,
-            at: crate::platform::Clock::now_ms(&*self.clock),
-        });
-        let step = self
-            .steps
-            .borrow_mut()
-            .pop_front()
-            .unwrap_or_else(|| self.otherwise.clone());
+        let (step, signal) = self.take_step(request, options, ctx);
         let Step::Stream(pieces) = step else {
             return futures::stream::empty().boxed_local();
         };
