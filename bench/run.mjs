@@ -6,6 +6,7 @@ import { startMockProvider } from "../mock-provider/server.mjs";
 import { overhead } from "./overhead.mjs";
 import { scenarios } from "./scenarios.mjs";
 import { workerd } from "./workerd.mjs";
+import { streaming } from "./stream.mjs";
 import * as footprint from "./footprint.mjs";
 import { fmt, table } from "./lib.mjs";
 
@@ -21,6 +22,8 @@ const raw = o["(a) raw call"];
 say("scenarios against the mock provider ...");
 const mock = await startMockProvider({ idleMs: 600_000 });
 const sc = await scenarios(mock);
+say("streaming ...");
+const st = await streaming(mock);
 say("workerd ...");
 const wd = await workerd(mock.url, Number(process.env.BENCH_WORKERD_REQUESTS ?? 1000));
 await mock.close();
@@ -51,6 +54,13 @@ for (const [name, r] of Object.entries(sc)) {
   if (r.saved !== undefined) rows.push(["", "calls saved by early stop", `${fmt(100 * r.saved, 0)}%`, "", "", "", ""]);
 }
 out.push(table(["scenario", "client", "success", "calls", "wasted", "p50 ms", "p99 ms"], rows));
+out.push("");
+out.push("**Streaming** (runStream vs the same stream read directly, one process):");
+out.push("");
+out.push(table(["measure", "raw", "runStream", "ratio / overhead", "target"], [
+  ["time to first chunk, p50 (mock over real fetch)", `${fmt(st.ttft.raw, 2)} ms`, `${fmt(st.ttft.ours, 2)} ms`, `+${fmt(st.ttft.ours - st.ttft.raw, 2)} ms`, `≤ 1 ms: ${mark(st.ttft.ours - st.ttft.raw <= 1)}`],
+  ["chunks per second (a JS async generator, 20,000 chunks)", fmt(st.chunksPerSecond.raw, 0), fmt(st.chunksPerSecond.ours, 0), `${fmt(st.chunksPerSecond.ours / st.chunksPerSecond.raw, 2)}×`, `≥ 0.8×: ${mark(st.chunksPerSecond.ours >= 0.8 * st.chunksPerSecond.raw)}`],
+]));
 out.push("");
 out.push("**Footprint and scaling:**");
 out.push("");
