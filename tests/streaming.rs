@@ -399,3 +399,89 @@ mod providers {
         }
     }
 }
+
+mod joined {
+    use super::*;
+    use reliable_orchestrator::testing::ScriptedTool;
+    use reliable_orchestrator::{AbortReason, AbortSignal, KvStore, MemoryKv};
+
+    fn keyed_stream(sink: &Rc<Collected>, signal: Option<AbortSignal>) -> RunOptions {
+        let mut options = RunOptions::from_json(&json!({ "idempotencyKey": "shared" })).unwrap();
+        options.chunks = Some(sink.clone());
+        options.signal = signal;
+        options
+    }
+
+    #[test]
+    fn a_duplicate_in_the_same_isolate_receives_the_chunks_as_they_come() {
+        let clock = clock();
+        let a = Rc::new(ScriptedTool::new("pa", &clock).then(Step::Stream(vec![
+            text("Hel"),
+            Piece::Wait(10.0),
+            text("lo"),
+        ])));
+        let b = tool("pb", &clock);
+        let store: Rc<dyn KvStore> = Rc::new(MemoryKv::new(clock.clone()));
+        let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], Some(store));
+        let (first, second) = (Rc::new(Collected::default()), Rc::new(Collected::default()));
+        let runs = vec![
+            Box::pin(h.orchestrator.run(json!("q"), keyed_stream(&first, None)))
+                as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>,
+            Box::pin(h.orchestrator.run(json!("q"), keyed_stream(&second, None))),
+        ];
+        let results = clock.run_all(runs).unwrap();
+        assert_eq!(a.call_count(), 1, "one execution");
+        assert_eq!(*first.0.borrow(), ["Hel", "lo"]);
+        assert_eq!(second.0.borrow().concat(), "Hello");
+        assert!(second.0.borrow().len() >= 2, "the duplicate streamed too");
+        assert!(results[1].as_ref().unwrap().cached);
+        assert_eq!(results[1].as_ref().unwrap().output, json!("Hello"));
+    }
+
+    #[test]
+    fn a_follower_whose_leader_was_aborted_continues_from_what_it_saw() {
+        let clock = clock();
+        let a = Rc::new(
+            ScriptedTool::new("pa", &clock)
+                .then(Step::Stream(vec![
+                    text("Once upon"),
+                    Piece::Wait(1_000.0),
+                    text(" never"),
+                ]))
+                .then(Step::Stream(vec![text(" a time")])),
+        );
+        let b = tool("pb", &clock);
+        let store: Rc<dyn KvStore> = Rc::new(MemoryKv::new(clock.clone()));
+        let h = harness(&clock, config(json!({})), &[("a", &a), ("b", &b)], Some(store));
+        let (first, second) = (Rc::new(Collected::default()), Rc::new(Collected::default()));
+        let leader_signal = AbortSignal::new();
+        let aborter = {
+            let clock = clock.clone();
+            let signal = leader_signal.clone();
+            async move {
+                reliable_orchestrator::Sleeper::sleep(&*clock, 100.0).await;
+                signal.abort(AbortReason::Aborted);
+                Err(RunError {
+                    error: OrchestratorError::Aborted,
+                    trace_id: String::new(),
+                    request_id: String::new(),
+                    output: None,
+                })
+            }
+        };
+        let runs = vec![
+            Box::pin(
+                h.orchestrator
+                    .run(json!("q"), keyed_stream(&first, Some(leader_signal))),
+            ) as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>,
+            Box::pin(h.orchestrator.run(json!("q"), keyed_stream(&second, None))),
+            Box::pin(aborter),
+        ];
+        let results = clock.run_all(runs).unwrap();
+        assert_eq!(results[0].as_ref().unwrap_err().error.code(), "aborted");
+        let follower = results[1].as_ref().unwrap();
+        assert_eq!(follower.output, json!("Once upon a time"));
+        assert_eq!(second.0.borrow().concat(), "Once upon a time", "no text twice");
+        assert_eq!(a.calls()[1].ctx.partial.as_deref(), Some("Once upon"));
+    }
+}

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use futures::future::{self, Either, FutureExt, LocalBoxFuture};
 
 use super::context::RunContext;
-use super::streaming::{drain, first_chunk, Draining, Opened, StreamRun};
+use super::streaming::{drain, first_chunk, Draining, Opened};
 use super::{Done, Failure};
 use crate::error::{OrchestratorError, ToolError, ToolErrorCategory};
 use crate::event::EventKind;
@@ -180,7 +180,7 @@ async fn try_tool<V: Payload>(
             traceparent: ctx.ids.traceparent(&*inner.platform.random),
             signal: call_signal.clone(),
             spend: ctx.spend.borrow().clone(),
-            partial: ctx.stream.as_ref().and_then(StreamRun::partial),
+            partial: ctx.stream.as_ref().and_then(|run| run.partial()),
         };
         let attempt_started = ctx.now();
         let call: LocalBoxFuture<'_, Result<Called<V>, ToolError>> = match &ctx.stream {

@@ -29,7 +29,7 @@ pub(super) struct RunContext<V: Payload> {
     pub timeout_ms: Option<f64>,
     pub attempt_timeout_ms: Option<f64>,
     /// Set for a streaming run.
-    pub stream: Option<super::streaming::StreamRun>,
+    pub stream: Option<Rc<super::streaming::StreamRun>>,
     pub validate: Option<Rc<dyn Validator<V>>>,
 }
 

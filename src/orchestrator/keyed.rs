@@ -87,9 +87,22 @@ pub(super) async fn run_keyed<V: Payload>(
             .join(&keyed.skey, &keyed.fingerprint, conflict_detection, start)
         {
             // The leader's execution watches its own signal and cleans up after itself.
-            Joined::Leader(flight) => return flight.await.into_outcome(),
+            Joined::Leader(flight) => {
+                let _streaming = ctx
+                    .stream
+                    .as_ref()
+                    .map(|run| LiveStream::register(&inner, &keyed.skey, run));
+                return flight.await.into_outcome();
+            }
             Joined::Follower(flight) => {
                 ctx.emit(|| idempotency_event("joined", &keyed.key));
+                // Where another request's I/O cannot wake this one (workerd), it waits
+                // for the result instead of receiving chunks.
+                if let (Some(run), None) = (&ctx.stream, inner.platform.join_poll_ms) {
+                    if let Some(leading) = inner.streams.borrow().get(&keyed.skey) {
+                        leading.add_follower(Rc::clone(run));
+                    }
+                }
                 match follow(&ctx, flight).await? {
                     Led::Shared(shared) => return shared.map(|done| Done { cached: true, ..done }),
                     // Not this run's stop: take over (or join whoever took over first).
@@ -97,6 +110,33 @@ pub(super) async fn run_keyed<V: Payload>(
                 }
             }
             Joined::Conflict => return Err(conflict(&ctx, &keyed.key, ConflictReason::FingerprintMismatch)),
+        }
+    }
+}
+
+/// A leading streaming execution, findable by its followers until dropped.
+struct LiveStream<'a, V: Payload> {
+    inner: &'a super::Inner<V>,
+    skey: String,
+    run: Rc<super::streaming::StreamRun>,
+}
+
+impl<'a, V: Payload> LiveStream<'a, V> {
+    fn register(inner: &'a super::Inner<V>, skey: &str, run: &Rc<super::streaming::StreamRun>) -> Self {
+        inner.streams.borrow_mut().insert(skey.to_owned(), Rc::clone(run));
+        Self {
+            inner,
+            skey: skey.to_owned(),
+            run: Rc::clone(run),
+        }
+    }
+}
+
+impl<V: Payload> Drop for LiveStream<'_, V> {
+    fn drop(&mut self) {
+        let mut streams = self.inner.streams.borrow_mut();
+        if streams.get(&self.skey).is_some_and(|r| Rc::ptr_eq(r, &self.run)) {
+            streams.remove(&self.skey);
         }
     }
 }

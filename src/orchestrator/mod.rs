@@ -103,6 +103,9 @@ pub(crate) struct Inner<V: Payload> {
     store: Rc<dyn KvStore>,
     events: Option<Rc<dyn EventSink>>,
     flights: Rc<SingleFlight<keyed::Led<V>>>,
+    /// Keyed streaming executions under way in this isolate, by store key, so a
+    /// run joining one receives its chunks as they come.
+    streams: RefCell<HashMap<String, Rc<streaming::StreamRun>>>,
 }
 
 impl<V: Payload> Inner<V> {
@@ -201,6 +204,7 @@ impl<V: Payload> OrchestratorBuilder<V> {
             store,
             events: self.events,
             flights: SingleFlight::new(),
+            streams: RefCell::new(HashMap::new()),
         };
         Ok(Orchestrator { inner: Rc::new(inner) })
     }
@@ -325,13 +329,13 @@ impl<V: Payload> Orchestrator<V> {
             timeout_ms: options.timeout_ms,
             attempt_timeout_ms: options.attempt_timeout_ms.or(inner.reliability.attempt_timeout_ms),
             stream: options.chunks.map(|sink| {
-                streaming::StreamRun::new(
+                Rc::new(streaming::StreamRun::new(
                     sink,
                     options.first_chunk_timeout_ms,
                     options.idle_timeout_ms,
                     options.on_interrupt.unwrap_or_default(),
                     started,
-                )
+                ))
             }),
             validate: options.validate.clone(),
         });

@@ -40,6 +40,8 @@ pub(super) struct StreamRun {
     started: f64,
     text: RefCell<String>,
     chunks: Cell<u32>,
+    /// Runs in this isolate that joined this one's keyed execution.
+    followers: RefCell<Vec<Rc<StreamRun>>>,
 }
 
 impl StreamRun {
@@ -58,6 +60,7 @@ impl StreamRun {
             started,
             text: RefCell::new(String::new()),
             chunks: Cell::new(0),
+            followers: RefCell::new(Vec::new()),
         }
     }
 
@@ -71,7 +74,21 @@ impl StreamRun {
             self.text.borrow_mut().push_str(text);
             self.chunks.set(self.chunks.get() + 1);
             self.sink.chunk(text);
+            let followers = self.followers.borrow().clone();
+            for follower in followers {
+                follower.deliver(text);
+            }
         }
+    }
+
+    /// `follower` joined this run's execution: it receives the text so far at
+    /// once, then every chunk as it comes. Should this run stop on its own
+    /// account, the follower taking over continues from that text (its
+    /// `partial`), so its consumer never sees text twice.
+    pub fn add_follower(&self, follower: Rc<StreamRun>) {
+        let so_far = self.text.borrow().clone();
+        follower.deliver(&so_far);
+        self.followers.borrow_mut().push(follower);
     }
 }
 

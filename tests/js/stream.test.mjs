@@ -194,3 +194,17 @@ test("a ReadableStream from stream() works, and malformed chunks are an interrup
   assert.deepEqual(chunks, ["ok"]);
   assert.equal(error?.reason, "malformed", String(error));
 });
+
+test("a duplicate keyed stream in the same isolate receives the chunks as they come", async () => {
+  const { tool, calls } = streamer([["Hel", 30, "lo", 30, "!"]]);
+  const o = new ReliableOrchestrator({ tools: { t: tool }, defaultTools: ["t"], store: memoryStore() });
+  const a = o.runStream("q", { idempotencyKey: "dup" });
+  await sleep(10);
+  const b = o.runStream("q", { idempotencyKey: "dup" });
+  const [ra, rb] = await Promise.all([collect(a), collect(b)]);
+  assert.deepEqual(ra.chunks, ["Hel", "lo", "!"]);
+  assert.equal(rb.chunks.join(""), "Hello!");
+  assert.ok(rb.chunks.length >= 2, `the duplicate streamed too: ${JSON.stringify(rb.chunks)}`);
+  assert.equal((await b.result).cached, true);
+  assert.equal(calls(), 1);
+});
