@@ -18,11 +18,13 @@ function pieces(text, size = 6) {
 
 const sleep = (ms, res) =>
   new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    res.on("close", () => {
+    const done = () => {
       clearTimeout(timer);
+      res.off("close", done);
       resolve();
-    });
+    };
+    const timer = setTimeout(done, ms);
+    res.on("close", done);
   });
 
 function openaiEvents(answer) {

@@ -14,6 +14,9 @@ const describe = (e) => ({
   breaker: () => `breaker ${e.provider}: ${e.from ?? "–"} → ${e.to ?? "–"}`,
   idempotency: () => (e.outcome === "hit" || e.outcome === "joined" ? `cached replay (key ${e.key})` : `idempotency ${e.outcome} (key ${e.key})`),
   budget: () => `budget stop: ${e.budgetType}`,
+  first_chunk: () => `first chunk from ${e.toolName} after ${e.ttftMs.toFixed(0)} ms`,
+  stream_end: () => `stream complete: ${e.chunks} chunk(s)`,
+  stream_interrupted: () => `stream interrupted (${e.reason})`,
 })[e.type]?.() ?? e.type;
 
 function render() {
@@ -73,6 +76,29 @@ async function ask(options = {}) {
   render();
 }
 
+// Tokens as they arrive; an interruption after the first chunk is reported, never hidden.
+async function stream() {
+  const requestId = crypto.randomUUID();
+  runs.set(requestId, { events: [] });
+  $("streamed").textContent = "";
+  const s = orchestrator.runStream({ query: $("query").value }, { requestId, idleTimeoutMs: 2_000 });
+  try {
+    for await (const chunk of s) $("streamed").textContent += chunk.text;
+    const r = await s.result;
+    runs.get(requestId).result = `streamed “${r.output}” from ${r.toolName}`;
+    $("status").textContent = `streamed by ${r.toolName}`;
+  } catch (e) {
+    runs.get(requestId).result = `${e.name}: ${e.code}${e.reason ? ` (${e.reason})` : ""}`;
+    $("status").textContent = `stream interrupted: ${e.reason ?? e.code}, kept “${e.partial ?? ""}”`;
+  }
+  render();
+}
+
+$("stream").addEventListener("click", () => stream());
+$("stream-cut").addEventListener("click", async () => {
+  await fetch(`${mockUrl}/__mock/faults`, { method: "POST", body: JSON.stringify({ kind: "cut", afterChunks: 2, format: "openai", chunkDelayMs: 40 }) });
+  await stream();
+});
 $("send").addEventListener("click", () => ask());
 $("send-keyed").addEventListener("click", () => ask({ idempotencyKey: "browser-demo" }));
 $("fault-5xx").addEventListener("click", async () => {

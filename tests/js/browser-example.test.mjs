@@ -34,6 +34,14 @@ test("the browser example runs the orchestrator in the page, replays from Indexe
     await page.getByText(/answered by gpt, cached/).waitFor();
     await page.locator(".cached").first().waitFor();
 
+    // Streaming in the page: tokens arrive, then a cut mid-way is reported with the partial text.
+    await page.getByRole("button", { name: "Stream the answer" }).click();
+    await page.getByText(/^streamed by gpt$/).waitFor();
+    assert.equal(await page.locator("#streamed").textContent(), "Answer to: What is a circuit breaker?");
+    await page.getByRole("button", { name: /connection cut/ }).click();
+    await page.getByText(/^stream interrupted: cut, kept “Answer/).waitFor();
+    assert.ok((await page.locator("#streamed").textContent()).length > 0);
+
     await page.getByRole("button", { name: /Inject a 5xx burst/ }).click();
     await page.getByText("injected: 5xx burst for 5 s").waitFor();
     await page.getByRole("button", { name: "Ask", exact: true }).click();
@@ -41,7 +49,7 @@ test("the browser example runs the orchestrator in the page, replays from Indexe
     await page.locator('[data-provider="openai"].open').waitFor();
     await page.screenshot({ path: `${root}/target/screenshots/browser-example.png`, fullPage: true });
     assert.deepEqual(errors, []);
-    assert.equal(example.mock.log().filter((c) => c.format === "openai" && c.status === 200).length, 2, "the replays called nothing");
+    assert.equal(example.mock.log().filter((c) => c.format === "openai" && c.status === 200 && !c.stream).length, 2, "the replays called nothing");
   } finally {
     await browser.close();
     await example.close();
