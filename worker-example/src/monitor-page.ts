@@ -68,6 +68,9 @@ function describe(e) {
     case "breaker": return "breaker " + e.provider + ": " + (e.from ?? "–") + " → " + (e.to ?? "–") + (e.reason ? " (" + e.reason + ")" : "");
     case "idempotency": return e.outcome === "hit" || e.outcome === "joined" ? "cached replay (" + e.outcome + ", key " + e.key + ")" : "idempotency " + e.outcome + " (key " + e.key + ")";
     case "budget": return "budget stop: " + e.budgetType + " limit " + e.limit;
+    case "first_chunk": return "first chunk from " + e.toolName + " after " + Math.round(e.ttftMs) + " ms";
+    case "stream_end": return "stream complete: " + e.chunks + " chunk(s) in " + Math.round(e.elapsedMs) + " ms";
+    case "stream_interrupted": return "stream interrupted (" + e.reason + ")";
     default: return e.type;
   }
 }
@@ -91,7 +94,7 @@ function render() {
     for (const e of run.events) {
       const step = document.createElement("li");
       step.textContent = describe(e);
-      if (e.type === "budget" || (e.type === "idempotency" && e.outcome === "conflict")) step.className = "bad";
+      if (e.type === "budget" || e.type === "stream_interrupted" || (e.type === "idempotency" && e.outcome === "conflict")) step.className = "bad";
       steps.append(step);
     }
     li.append(head, steps);
