@@ -25,7 +25,7 @@ function describe(e) {
     case "idempotency":
       return `idempotency ${e.outcome} (key ${e.key})`;
     case "budget":
-      return `budget      ${e.budgetType} stop: limit ${e.limit}, would spend ${e.spent}`;
+      return `budget      ${e.budgetType} stop: limit ${e.limit}, spent ${e.spent}${e.requested === undefined ? "" : `, the call would need ${e.requested}`}`;
     default:
       return `${e.type.padEnd(11)} ${JSON.stringify(e)}`;
   }
@@ -74,7 +74,7 @@ try {
   const dupes = await Promise.all(Array.from({ length: 5 }, () => worker.run("Once only", { idempotencyKey: "once" })));
   console.log(`  => statuses ${dupes.map((d) => d.status).join(", ")}; executed ${dupes.filter((d) => !d.body.cached).length}, shared ${dupes.filter((d) => d.body.cached).length}; provider saw ${mock.log().length - before} request(s)`);
 
-  await step("11. Budget: 10 tokens cannot fit a 256-token answer; nothing is sent", "Write an essay", { budget: { tokens: 10 } });
+  await step("11. Budget: 10 tokens cannot fit the prompt and an answer; nothing is sent", "Write an essay", { budget: { tokens: 10 } });
   console.log("\n  (waiting 3 s for the openai breaker's timeout)");
   await sleep(3_100);
   await step("12. Recovery: the breaker half-opens, the probe succeeds, it closes", "Back again?");
