@@ -19,7 +19,8 @@ function cockatielClient(base) {
   const call = (format, model, query, signal, requestId) =>
     fetch(`${base}/v1/${format === "openai" ? "chat/completions" : "messages"}`, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-request-id": requestId },
+      // Anthropic's API (and the mock, as faithfully) rejects a request without its version header.
+      headers: { "content-type": "application/json", "x-request-id": requestId, ...(format === "anthropic" ? { "anthropic-version": "2023-06-01" } : {}) },
       body: JSON.stringify({ model, max_tokens: 64, messages: [{ role: "user", content: query }] }),
       signal,
     }).then(async (r) => {
