@@ -59,6 +59,11 @@ stage clippy-wasm cargo clippy --lib --tests --target wasm32-unknown-unknown -- 
 stage native cargo test --all-targets --no-fail-fast
 stage doc cargo test --doc
 stage pkg ./scripts/build-pkg.sh
+# The test runner gives a WebDriver 5 s to bind its port and a test suite 20 s by default: on
+# a busy 2-core machine chromedriver once took longer to start (SIGKILLed, "driver failed to
+# bind port"). Generous limits: a broken driver still fails, a slow one does not.
+export WASM_BINDGEN_TEST_DRIVER_TIMEOUT=${WASM_BINDGEN_TEST_DRIVER_TIMEOUT:-90}
+export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-180}
 stage wasm-node wasm-pack test --node -- --test node
 stage wasm-chrome wasm-pack test --headless --chrome --chromedriver "$(command -v chromedriver)" -- --test web
 stage wasm-firefox wasm-pack test --headless --firefox --geckodriver "$(command -v geckodriver)" -- --test web
