@@ -171,8 +171,14 @@ fn explain_unknown(message: &str) -> String {
         return message.to_owned();
     };
     let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    describe_unknown(noun, name, &known)
+}
+
+/// "unknown `noun` `name`", with the closest of `known` as a "did you mean"
+/// and the known names listed (camelCase only where both spellings exist).
+pub fn describe_unknown(noun: &str, name: &str, known: &[&str]) -> String {
     let mut out = format!("unknown {noun} `{name}`");
-    if let Some(suggestion) = suggest(name, &known) {
+    if let Some(suggestion) = suggest(name, known) {
         out.push_str(&format!("; did you mean `{suggestion}`?"));
     }
     let listed: Vec<String> = known

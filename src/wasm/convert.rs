@@ -132,14 +132,6 @@ fn tools_of(tools: &JsValue) -> Result<Vec<(String, JsValue)>, OrchestratorError
         .collect()
 }
 
-/// "unknown key", with the closest known key when one is close.
-fn unknown_key_message(key: &str, known: &[&str]) -> String {
-    match crate::config::suggest(key, known) {
-        Some(best) => format!("unknown key `{key}`; did you mean `{best}`?"),
-        None => format!("unknown key `{key}` (expected one of: {})", known.join(", ")),
-    }
-}
-
 /// Rejects keys of `target` not in `known`, naming the first one (below
 /// `prefix`) with a suggestion of the closest known key.
 fn check_keys(target: &JsValue, known: &[&str], prefix: &str, request: bool) -> Result<(), OrchestratorError> {
@@ -148,7 +140,7 @@ fn check_keys(target: &JsValue, known: &[&str], prefix: &str, request: bool) -> 
         None => Ok(()),
         Some(key) => {
             let field = join_path(prefix, key);
-            let message = unknown_key_message(key, known);
+            let message = crate::config::describe_unknown("key", key, known);
             Err(if request {
                 OrchestratorError::request(field, message)
             } else {
