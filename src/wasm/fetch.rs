@@ -9,7 +9,8 @@ use js_sys::{Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::errors::set;
-use super::guard::{self, describe, prop, settled_or_thrown};
+use super::guard::{self, describe, prop, settled_or_thrown, Unsettled};
+use super::pull::Pull;
 use crate::platform::{AbortSignal, HttpClient, HttpError, HttpRequest, HttpResponse, StreamingResponse};
 
 /// `fetch` as an [`HttpClient`].
@@ -96,56 +97,30 @@ async fn send(request: HttpRequest, signal: AbortSignal) -> Result<HttpResponse,
 
 /// A body reader: `response.body.getReader()`, cancelled when dropped early.
 struct BodyReader {
-    reader: JsValue,
-    read: Function,
-    cancel: Option<Function>,
+    reader: Pull,
     /// Bytes of a UTF-8 sequence split across reads.
     carry: Vec<u8>,
-    done: bool,
-}
-
-impl Drop for BodyReader {
-    fn drop(&mut self) {
-        if let (false, Some(cancel)) = (self.done, &self.cancel) {
-            if let Ok(cancelled) = guard::call(cancel, &self.reader, &[]) {
-                if let Ok(Some(catch)) = guard::method(&cancelled, "catch") {
-                    let ignore = wasm_bindgen::closure::Closure::once_into_js(|_: JsValue| {});
-                    let _ = guard::call(&catch, &cancelled, &[ignore]);
-                }
-            }
-        }
-    }
 }
 
 impl BodyReader {
     fn open(response: &JsValue) -> Option<Self> {
         let body = prop(response, "body")?;
-        let get_reader = guard::method(&body, "getReader").ok()??;
-        let reader = guard::call(&get_reader, &body, &[]).ok()?;
-        let read = guard::method(&reader, "read").ok()??;
-        let cancel = guard::method(&reader, "cancel").ok().flatten();
+        let reader = Pull::reader_of(&body).ok()??;
         Some(Self {
             reader,
-            read,
-            cancel,
             carry: Vec::new(),
-            done: false,
         })
     }
 
     /// The next piece of text; `None` at the end.
     async fn next(&mut self, signal: &AbortSignal) -> Option<Result<String, HttpError>> {
         loop {
-            let pulled = match guard::call(&self.read, &self.reader, &[]) {
-                Ok(pulled) => pulled,
-                Err(e) => return Some(Err(failed(signal, &e))),
-            };
-            let step = match settled_or_thrown(pulled).await {
+            let step = match self.reader.step().await {
                 Ok(step) => step,
-                Err(e) => return Some(Err(failed(signal, &e))),
+                Err(Unsettled::Rejected(e) | Unsettled::Broken(e)) => return Some(Err(failed(signal, &e))),
             };
             if guard::get(&step, "done").ok().and_then(|d| d.as_bool()).unwrap_or(true) {
-                self.done = true;
+                self.reader.finished();
                 return None;
             }
             let bytes = match guard::get(&step, "value").map(|v| v.dyn_into::<js_sys::Uint8Array>()) {

@@ -5,38 +5,13 @@
 //! iterator's `return()` or the reader's `cancel()`, so the upstream stops.
 
 use futures::stream::{self, StreamExt};
-use js_sys::{Function, Reflect, Symbol};
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 use super::errors::{cost_of, tool_error_from_js, usage_of};
 use super::guard::{self, describe, settled, Unsettled};
+use super::pull::Pull;
 use crate::error::ToolError;
 use crate::platform::{Chunk, ChunkStream, InterruptReason};
-
-/// Where chunks come from: an async iterator (`next`) or a stream reader (`read`).
-struct Source {
-    target: JsValue,
-    pull: Function,
-    /// `return` of an iterator, `cancel` of a reader: called when dropped early.
-    stop: Option<Function>,
-    done: bool,
-}
-
-impl Drop for Source {
-    fn drop(&mut self) {
-        if let (false, Some(stop)) = (self.done, &self.stop) {
-            // Best effort: a throwing or rejecting `return` changes nothing for us.
-            // Its rejection is handled (by a no-op), so the host sees no unhandled rejection.
-            if let Ok(returned) = guard::call(stop, &self.target, &[]) {
-                if let Ok(Some(catch)) = guard::method(&returned, "catch") {
-                    let ignore = Closure::once_into_js(|_: JsValue| {});
-                    let _ = guard::call(&catch, &returned, &[ignore]);
-                }
-            }
-        }
-    }
-}
 
 fn malformed(tool: &str, why: String) -> ToolError {
     ToolError::invalid_output(tool, why)
@@ -45,36 +20,13 @@ fn malformed(tool: &str, why: String) -> ToolError {
 }
 
 /// Finds the chunk source in what `stream()` resolved to.
-fn source_of(tool: &str, value: &JsValue) -> Result<Source, ToolError> {
+fn source_of(tool: &str, value: &JsValue) -> Result<Pull, ToolError> {
     let unreadable = |e: JsValue| malformed(tool, format!("its stream cannot be read: {}", describe(&e)));
-    if guard::is_object_like(value) {
-        let iterate = Reflect::get(value, &Symbol::async_iterator()).map_err(unreadable)?;
-        if let Some(iterate) = iterate.dyn_ref::<Function>() {
-            let iterator = guard::call(iterate, value, &[]).map_err(unreadable)?;
-            let pull = guard::method(&iterator, "next").map_err(unreadable)?;
-            let stop = guard::method(&iterator, "return").map_err(unreadable)?;
-            if let Some(pull) = pull {
-                return Ok(Source {
-                    target: iterator,
-                    pull,
-                    stop,
-                    done: false,
-                });
-            }
-        }
-        if let Some(get_reader) = guard::method(value, "getReader").map_err(unreadable)? {
-            let reader = guard::call(&get_reader, value, &[]).map_err(unreadable)?;
-            let pull = guard::method(&reader, "read").map_err(unreadable)?;
-            let stop = guard::method(&reader, "cancel").map_err(unreadable)?;
-            if let Some(pull) = pull {
-                return Ok(Source {
-                    target: reader,
-                    pull,
-                    stop,
-                    done: false,
-                });
-            }
-        }
+    if let Some(iterator) = Pull::iterator_of(value).map_err(unreadable)? {
+        return Ok(iterator);
+    }
+    if let Some(reader) = Pull::reader_of(value).map_err(unreadable)? {
+        return Ok(reader);
     }
     Err(malformed(
         tool,
@@ -112,12 +64,8 @@ fn chunk_of(tool: &str, value: &JsValue) -> Result<Chunk, ToolError> {
 }
 
 /// Pulls the next chunk: `None` when the source is done.
-async fn pull(tool: &str, source: &mut Source) -> Option<Result<Chunk, ToolError>> {
-    let pulled = match guard::call(&source.pull, &source.target, &[]) {
-        Ok(pulled) => pulled,
-        Err(thrown) => return Some(Err(tool_error_from_js(thrown))),
-    };
-    let step = match settled(pulled).await {
+async fn pull(tool: &str, source: &mut Pull) -> Option<Result<Chunk, ToolError>> {
+    let step = match source.step().await {
         Ok(step) => step,
         Err(Unsettled::Rejected(thrown)) => return Some(Err(tool_error_from_js(thrown))),
         Err(Unsettled::Broken(thrown)) => return Some(Err(malformed(tool, describe(&thrown)))),
@@ -126,7 +74,7 @@ async fn pull(tool: &str, source: &mut Source) -> Option<Result<Chunk, ToolError
     match done {
         Err(e) => Some(Err(malformed(tool, describe(&e)))),
         Ok(true) => {
-            source.done = true;
+            source.finished();
             None
         }
         Ok(false) => Some(
@@ -141,7 +89,7 @@ async fn pull(tool: &str, source: &mut Source) -> Option<Result<Chunk, ToolError
 pub fn chunks_of(tool: String, returned: Result<JsValue, JsValue>) -> ChunkStream {
     enum State {
         Opening(Result<JsValue, JsValue>),
-        Reading(Source),
+        Reading(Pull),
         Finished,
     }
     stream::unfold((State::Opening(returned), tool), |(state, tool)| async move {

@@ -19,6 +19,7 @@ mod js_stream;
 mod js_tool;
 mod js_validator;
 mod js_value;
+mod pull;
 mod signal;
 
 use wasm_bindgen::prelude::wasm_bindgen;
