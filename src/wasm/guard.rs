@@ -99,9 +99,13 @@ pub fn is_plain_object(value: &JsValue) -> Result<bool, JsValue> {
         return Ok(false);
     }
     let proto = object_get_prototype_of(value)?;
-    // This realm's Object.prototype, read off an object of our own.
-    let plain = object_get_prototype_of(&Object::new())?;
-    Ok(proto.is_null() || Object::is(&proto, &plain))
+    Ok(proto.is_null() || OBJECT_PROTOTYPE.with(|plain| Object::is(&proto, plain)))
+}
+
+thread_local! {
+    /// This realm's `Object.prototype`, read once off an object of our own (the
+    /// strict options path asks for it for every object an options value holds).
+    static OBJECT_PROTOTYPE: JsValue = object_get_prototype_of(&Object::new()).unwrap_or(JsValue::NULL);
 }
 
 /// `Object.keys(value)` as strings, at most [`MAX_ITEMS`].
