@@ -3,17 +3,14 @@
 // and response format through; `validate` (run option and tool option) retries and falls back;
 // OpenAI-compatible options (max_completion_tokens, auth, query) and Anthropic's version and
 // bearer auth; keys given through headers are redacted; the mock's error bodies and headers.
-import { test, before, after, beforeEach } from "node:test";
+import { test } from "node:test";
+import { ownMock } from "./helpers.mjs";
 import assert from "node:assert/strict";
 import { ReliableOrchestrator, openaiChat, anthropicMessages, OrchestratorError, ToolExecutionError } from "reliable-orchestrator";
 
-const { startMockProvider } = await import(`${process.env.RO_ROOT}/mock-provider/server.mjs`);
 
 const KEY = "sk-live-0123456789abcdefXYZ";
-let mock;
-before(async () => { mock = await startMockProvider({ idleMs: 60_000 }); });
-after(async () => { await mock?.close(); });
-beforeEach(() => mock.reset());
+const mock = ownMock();
 
 const fast = { maxAttempts: 3, initialDelay: 0.01, maxDelay: 5, jitter: 0 };
 const base = () => `${mock.url}/v1`;

@@ -2,20 +2,17 @@
 // repo's mock provider on 127.0.0.1: both wire formats, Retry-After honoured (measured),
 // 5xx then fallback when the breaker opens, timeouts, malformed JSON, trace headers, bundle
 // early stop counted in the mock's request log, and API keys kept out of everything.
-import { test, before, after, beforeEach } from "node:test";
+import { test } from "node:test";
+import { ownMock } from "./helpers.mjs";
 import assert from "node:assert/strict";
 import {
   ReliableOrchestrator, openaiChat, anthropicMessages, bundle, memoryStore,
   OrchestratorError, ToolExecutionError,
 } from "reliable-orchestrator";
 
-const { startMockProvider } = await import(`${process.env.RO_ROOT}/mock-provider/server.mjs`);
 
 const KEY = "sk-live-0123456789abcdefXYZ";
-let mock;
-before(async () => { mock = await startMockProvider({ idleMs: 60_000 }); });
-after(async () => { await mock?.close(); });
-beforeEach(() => mock.reset());
+const mock = ownMock();
 
 const fast = { maxAttempts: 3, initialDelay: 0.01, maxDelay: 5, jitter: 0 };
 

@@ -1,17 +1,14 @@
 // Streaming built-in tools over real fetch against the mock provider's SSE (both formats), with
 // its stream faults; and the official SDKs consuming the same streams (the mock's fidelity).
-import { test, before, after, beforeEach } from "node:test";
+import { test } from "node:test";
+import { ownMock, collect } from "./helpers.mjs";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
 import { ReliableOrchestrator, openaiChat, anthropicMessages, memoryStore, StreamInterrupted } from "reliable-orchestrator";
 
-const { startMockProvider } = await import(`${process.env.RO_ROOT}/mock-provider/server.mjs`);
 
-let mock;
-before(async () => { mock = await startMockProvider({ idleMs: 60_000 }); });
-after(async () => { await mock?.close(); });
-beforeEach(() => mock.reset());
+const mock = ownMock();
 
 const fast = { maxAttempts: 3, initialDelay: 0.01, maxDelay: 5, jitter: 0 };
 
@@ -30,16 +27,6 @@ function orchestrator(extra = {}) {
   return { o, events };
 }
 
-async function collect(s) {
-  const chunks = [];
-  let error;
-  try {
-    for await (const c of s) chunks.push(c.text);
-  } catch (e) {
-    error = e;
-  }
-  return { chunks, error, text: chunks.join("") };
-}
 
 test("both formats stream over SSE with usage, cost and a finish reason", async () => {
   const { o, events } = orchestrator();

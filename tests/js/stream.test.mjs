@@ -2,6 +2,7 @@
 // honest failures after it, continuation, budgets, cancellation, replays, SSE responses.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { collect } from "./helpers.mjs";
 import { ReliableOrchestrator, StreamInterrupted, ToolExecutionError, BudgetExceeded, OrchestratorError, memoryStore } from "reliable-orchestrator";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -30,16 +31,6 @@ function streamer(scripts, provider = "p") {
   return { tool, seen, calls: () => n };
 }
 
-async function collect(s) {
-  const chunks = [];
-  let error;
-  try {
-    for await (const c of s) chunks.push(c.text);
-  } catch (e) {
-    error = e;
-  }
-  return { chunks, error };
-}
 
 test("chunks arrive as they come; the result is the whole text", async () => {
   const { tool } = streamer([["Hel", 20, "lo", { usage: { promptTokens: 3, completionTokens: 2 } }]]);
