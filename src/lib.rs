@@ -44,6 +44,7 @@ pub mod payload;
 pub mod planning;
 pub mod platform;
 pub mod reliability;
+pub mod run;
 pub mod testing;
 pub mod tools;
 pub mod trace;

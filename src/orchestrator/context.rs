@@ -1,7 +1,6 @@
 //! What one run carries through its steps: ids, spending, its abort
 //! signal and deadline, and the way to report events.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::Inner;
@@ -11,19 +10,14 @@ use crate::payload::Payload;
 use crate::platform::AbortReason;
 use crate::platform::{AbortSignal, Validator};
 use crate::reliability::{BreakerTransition, Exceeded, Spend};
+use crate::run::{breaker_event, budget_error, stop_error, Deadline};
 use crate::trace::TraceIds;
-
-/// The deadline a run must finish by (monotonic ms) and what passing it means.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Deadline {
-    pub at: f64,
-    pub reason: AbortReason,
-}
 
 pub(super) struct RunContext<V: Payload> {
     pub inner: Rc<Inner<V>>,
     pub ids: TraceIds,
-    pub spend: RefCell<Spend>,
+    /// The budget as it stood when the run began (the machine keeps what is spent).
+    pub spend: Spend,
     pub signal: AbortSignal,
     pub deadline: Option<Deadline>,
     pub timeout_ms: Option<f64>,
@@ -56,49 +50,22 @@ impl<V: Payload> RunContext<V> {
         }
     }
 
+    /// Reports events the machine collected.
+    pub fn emit_all(&self, events: Vec<EventKind>) {
+        for kind in events {
+            self.emit(|| kind);
+        }
+    }
+
     /// The error a run reports when its signal aborted for `reason`.
     pub fn stop_error(&self, reason: AbortReason) -> OrchestratorError {
-        match reason {
-            AbortReason::Deadline => OrchestratorError::Timeout {
-                timeout_ms: self.timeout_ms.unwrap_or(0.0),
-            },
-            AbortReason::TimeBudget => {
-                let exceeded = self.spend.borrow().time_used(self.now());
-                self.budget_error(exceeded)
-            }
-            AbortReason::Aborted | AbortReason::AttemptTimeout | AbortReason::Superseded => OrchestratorError::Aborted,
-        }
+        stop_error(reason, self.timeout_ms, &self.spend, self.now(), &mut |e| {
+            self.emit(|| e)
+        })
     }
 
     /// Reports a budget stop and builds its error.
     pub fn budget_error(&self, exceeded: Exceeded) -> OrchestratorError {
-        self.emit(|| EventKind::Budget {
-            budget_type: exceeded.budget_type.as_str().into(),
-            limit: exceeded.limit,
-            spent: exceeded.spent,
-            requested: exceeded.requested,
-        });
-        OrchestratorError::BudgetExceeded {
-            budget_type: exceeded.budget_type,
-            limit: exceeded.limit,
-            spent: exceeded.spent,
-            requested: exceeded.requested,
-        }
-    }
-
-    /// Whether a wait of `delay_ms` from now would end past the deadline.
-    pub fn wait_passes_deadline(&self, delay_ms: f64) -> Option<Deadline> {
-        self.deadline.filter(|d| self.now() + delay_ms >= d.at)
-    }
-}
-
-/// A breaker transition as an event.
-pub(super) fn breaker_event(t: &BreakerTransition) -> EventKind {
-    EventKind::Breaker {
-        provider: t.provider.clone(),
-        from: Some(t.transition.from.as_str().into()),
-        to: Some(t.transition.to.as_str().into()),
-        reason: Some(t.transition.reason.into()),
-        message: None,
+        budget_error(exceeded, &mut |e| self.emit(|| e))
     }
 }

@@ -20,8 +20,9 @@ use std::rc::Rc;
 use futures::future::{self, Either};
 use serde_json::{Map, Value};
 
+use crate::run::Deadline;
 pub use config::{OrchestratorConfig, ReliabilityConfig, RunOptions, StoreFailurePolicy};
-use context::{Deadline, RunContext};
+use context::RunContext;
 
 use crate::error::{OrchestratorError, RunError};
 use crate::event::EventSink;
@@ -319,7 +320,7 @@ impl<V: Payload> Orchestrator<V> {
         let ctx = Rc::new(RunContext {
             inner: Rc::clone(&inner),
             ids: ids.clone(),
-            spend: RefCell::new(Spend::new(budget, started)),
+            spend: Spend::new(budget, started),
             // A child, so the run can abort its own signal without touching the caller's.
             signal: options
                 .signal

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::context::breaker_event;
 use super::Orchestrator;
 use crate::event::{Event, EventKind};
 use crate::payload::Payload;
 use crate::reliability::CircuitSnapshot;
+use crate::run::breaker_event;
 
 impl<V: Payload> Orchestrator<V> {
     /// Every provider's breaker, as a call now would meet it.

@@ -17,7 +17,6 @@ use futures::future::{self, Either};
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::attempts::ToolOutcome;
 use super::context::RunContext;
 use super::{Done, Failure};
 use crate::error::{OrchestratorError, ToolError};
@@ -29,6 +28,7 @@ use crate::platform::{
 };
 use crate::reliability::timeout::until_aborted;
 use crate::reliability::{GiveUp, Permit};
+use crate::run::RunMachine;
 
 /// A streaming run's settings and the text it has delivered.
 pub(super) struct StreamRun {
@@ -207,9 +207,10 @@ async fn next_chunk<V: Payload>(
 pub(super) async fn drain<V: Payload>(
     ctx: &RunContext<V>,
     run: &StreamRun,
+    machine: &mut RunMachine,
     call: Draining<'_>,
     opened: Opened,
-) -> Result<ToolOutcome<V>, Failure<V>> {
+) -> Result<Result<Done<V>, GiveUp>, Failure<V>> {
     let Opened {
         first,
         before,
@@ -217,7 +218,7 @@ pub(super) async fn drain<V: Payload>(
     } = opened;
     let mut reported_usage = before.0.is_some();
     let mut since_usage = 0usize;
-    charge(ctx, run, &call, before.0, before.1)?;
+    charge(ctx, run, machine, &call, before.0, before.1)?;
     if !first.text.is_empty() {
         ctx.emit(|| EventKind::FirstChunk {
             tool_name: call.entry.tool_name.clone(),
@@ -237,14 +238,14 @@ pub(super) async fn drain<V: Payload>(
                     since_usage = 0;
                 }
                 finish_reason = chunk.finish_reason.or(finish_reason);
-                charge(ctx, run, &call, chunk.usage, chunk.cost_usd)?;
+                charge(ctx, run, machine, &call, chunk.usage, chunk.cost_usd)?;
                 if !reported_usage || since_usage > 0 {
-                    check_estimate(ctx, run, &call, since_usage)?;
+                    check_estimate(ctx, run, machine, &call, since_usage)?;
                 }
             }
-            Next::End => return complete(ctx, run, call, finish_reason),
-            Next::Failed(error) => return interrupted(ctx, run, call, error.interrupt_reason(), Some(error)),
-            Next::Idle => return interrupted(ctx, run, call, InterruptReason::IdleTimeout, None),
+            Next::End => return complete(ctx, run, machine, call, finish_reason),
+            Next::Failed(error) => return interrupted(ctx, run, machine, call, error.interrupt_reason(), Some(error)),
+            Next::Idle => return interrupted(ctx, run, machine, call, InterruptReason::IdleTimeout, None),
             Next::Stopped(reason) => return Err(with_partial(run, ctx.stop_error(reason))),
         }
         next = next_chunk(ctx, run, &mut rest, &call.signal).await;
@@ -255,6 +256,7 @@ pub(super) async fn drain<V: Payload>(
 fn charge<V: Payload>(
     ctx: &RunContext<V>,
     run: &StreamRun,
+    machine: &mut RunMachine,
     call: &Draining<'_>,
     usage: Option<Usage>,
     cost_usd: Option<f64>,
@@ -262,7 +264,7 @@ fn charge<V: Payload>(
     if usage.is_none() && cost_usd.is_none() {
         return Ok(());
     }
-    let charged = ctx.spend.borrow_mut().charge(usage, cost_usd);
+    let charged = machine.spend_mut().charge(usage, cost_usd);
     charged.map_err(|exceeded| {
         call.signal.abort(AbortReason::Superseded);
         with_partial(run, ctx.budget_error(exceeded))
@@ -274,6 +276,7 @@ fn charge<V: Payload>(
 fn check_estimate<V: Payload>(
     ctx: &RunContext<V>,
     run: &StreamRun,
+    machine: &RunMachine,
     call: &Draining<'_>,
     unreported_bytes: usize,
 ) -> Result<(), Failure<V>> {
@@ -281,7 +284,7 @@ fn check_estimate<V: Payload>(
         tokens: Some(unreported_bytes.div_ceil(4) as u64),
         ..ToolEstimate::default()
     };
-    let checked = ctx.spend.borrow().check_spend(&estimate);
+    let checked = machine.spend().check_spend(&estimate);
     checked.map_err(|exceeded| {
         call.signal.abort(AbortReason::Superseded);
         with_partial(run, ctx.budget_error(exceeded))
@@ -298,9 +301,10 @@ fn with_partial<V: Payload>(run: &StreamRun, error: OrchestratorError) -> Failur
 fn complete<V: Payload>(
     ctx: &RunContext<V>,
     run: &StreamRun,
+    machine: &RunMachine,
     call: Draining<'_>,
     finish_reason: Option<String>,
-) -> Result<ToolOutcome<V>, Failure<V>> {
+) -> Result<Result<Done<V>, GiveUp>, Failure<V>> {
     ctx.emit_breaker(call.permit.success());
     ctx.emit(|| EventKind::StreamEnd {
         chunks: run.chunks.get(),
@@ -311,8 +315,8 @@ fn complete<V: Payload>(
     let message = serde_json::json!({ "text": text, "toolCalls": [], "refusal": null, "finishReason": finish_reason });
     let output =
         V::from_json(Value::String(text)).map_err(|m| Failure::from(OrchestratorError::config("output", m)))?;
-    let spend = ctx.spend.borrow();
-    Ok(ToolOutcome::Succeeded(Done {
+    let spend = machine.spend();
+    Ok(Ok(Done {
         output,
         tool_name: call.entry.tool_name.clone(),
         attempts: call.calls,
@@ -327,10 +331,11 @@ fn complete<V: Payload>(
 fn interrupted<V: Payload>(
     ctx: &RunContext<V>,
     run: &StreamRun,
+    machine: &RunMachine,
     call: Draining<'_>,
     reason: InterruptReason,
     cause: Option<ToolError>,
-) -> Result<ToolOutcome<V>, Failure<V>> {
+) -> Result<Result<Done<V>, GiveUp>, Failure<V>> {
     // Stop the upstream (a stalled or broken call), then count it: a stream
     // that breaks after it began is the provider's failure.
     call.signal.abort(AbortReason::Superseded);
@@ -340,14 +345,14 @@ fn interrupted<V: Payload>(
         reason: reason.as_str().into(),
     });
     if run.on_interrupt == OnInterrupt::Continue && call.has_fallback {
-        return Ok(ToolOutcome::GaveUp(GiveUp::StreamInterrupted));
+        return Ok(Err(GiveUp::StreamInterrupted));
     }
     let error = OrchestratorError::StreamInterrupted {
         tool_name: call.entry.tool_name.clone(),
         attempts: call.calls,
         reason,
         partial: run.text.borrow().clone(),
-        usage: ctx.spend.borrow().usage(),
+        usage: machine.spend().usage(),
         cause: cause.map(Box::new),
     };
     Err(with_partial(run, error))

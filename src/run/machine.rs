@@ -1,0 +1,510 @@
+//! The states and transitions of one run's attempts: every decision between
+//! planning and the result (breaker admission, the budget pre-check, retry
+//! or fallback or failure, waits that cannot end in time) is made here and
+//! nowhere else.
+
+use std::rc::Rc;
+
+use super::stop::{budget_error, stop_error, Deadline};
+use crate::error::{OrchestratorError, ToolError, ToolErrorCategory};
+use crate::event::EventKind;
+use crate::platform::{AbortReason, ToolEstimate, Usage};
+use crate::reliability::{BreakerRegistry, BreakerTransition, CircuitState, Exceeded, GiveUp, Permit};
+use crate::reliability::{RetryDecision, RetryPolicy, Spend};
+
+/// One candidate tool of the plan, as the machine needs it.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The tool's registered name.
+    pub tool_name: String,
+    /// The provider whose breaker guards it.
+    pub provider: String,
+    /// The rule that chose it (`None`: explicit or a default).
+    pub rule: Option<String>,
+    /// What one call may use at most.
+    pub estimate: ToolEstimate,
+}
+
+/// The run's time limits.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Limits {
+    /// The earlier of `timeoutMs` and `budget.timeMs`.
+    pub deadline: Option<Deadline>,
+    /// `timeoutMs`, for the error a deadline stop reports.
+    pub timeout_ms: Option<f64>,
+    /// `attemptTimeoutMs`.
+    pub attempt_timeout_ms: Option<f64>,
+    /// A streaming run's `firstChunkTimeoutMs`.
+    pub first_chunk_timeout_ms: Option<f64>,
+}
+
+/// The policies shared by every run of one orchestrator.
+#[derive(Clone, Copy)]
+pub struct Policies<'a> {
+    /// The breakers, one per provider.
+    pub breakers: &'a Rc<BreakerRegistry>,
+    /// Backoff and `Retry-After`.
+    pub retry: &'a RetryPolicy,
+}
+
+/// Call the tool of candidate `step`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// Index into the candidates the machine was built with.
+    pub step: usize,
+    /// 1-based attempt of this tool.
+    pub attempt: u32,
+    /// Calls made in the run so far, this one included.
+    pub calls: u32,
+    /// Abort the call (as a retryable timeout) after this many ms.
+    pub timeout_ms: Option<f64>,
+    /// Whether `timeout_ms` is the wait for a stream's first chunk.
+    pub first_chunk: bool,
+    /// The output limit a fitting tool lowers its call to.
+    pub fitted_max_tokens: Option<u64>,
+    /// Whether the plan has a tool after this one.
+    pub has_fallback: bool,
+}
+
+impl Call {
+    /// How this call's timeout reads as a tool error.
+    pub fn timeout_error(&self) -> ToolError {
+        let ms = self.timeout_ms.unwrap_or(0.0);
+        if self.first_chunk {
+            ToolError::timeout(format!("no first chunk within {ms} ms"))
+        } else {
+            ToolError::timeout(format!("attempt timed out after {ms} ms"))
+        }
+    }
+}
+
+/// The run succeeded with the output of candidate `step`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Succeeded {
+    /// The candidate whose output it is.
+    pub step: usize,
+    /// Calls made in the run.
+    pub attempts: u32,
+    /// Tokens used across every call.
+    pub usage: Usage,
+    /// Cost across every call.
+    pub cost_usd: Option<f64>,
+}
+
+/// The run failed.
+#[derive(Clone, Debug)]
+pub struct Failed {
+    /// Why.
+    pub error: OrchestratorError,
+    /// Whether the last call's output was paid for and goes with the error.
+    pub keep_output: bool,
+}
+
+/// What the driver does next.
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// Call a tool, then report [`RunMachine::succeeded`] or [`RunMachine::failed`].
+    Call(Call),
+    /// Wait, then report [`RunMachine::woke`].
+    Wait {
+        /// How long.
+        delay_ms: f64,
+    },
+    /// Return the output of the last call.
+    Done(Succeeded),
+    /// Reject.
+    Fail(Failed),
+}
+
+fn fail(error: OrchestratorError) -> Action {
+    Action::Fail(Failed {
+        error,
+        keep_output: false,
+    })
+}
+
+/// What `current` answers should the plan be empty (the machine never asks then).
+static NO_STEP: Step = Step {
+    tool_name: String::new(),
+    provider: String::new(),
+    rule: None,
+    estimate: ToolEstimate {
+        tokens: None,
+        cost_usd: None,
+        unpriced_model: None,
+        fit: None,
+    },
+};
+
+/// One run's attempts, from its plan to its end.
+pub struct RunMachine {
+    steps: Vec<Step>,
+    plan: Vec<usize>,
+    skipped: Vec<String>,
+    index: usize,
+    attempt: u32,
+    calls: u32,
+    last_error: Option<ToolError>,
+    spend: Spend,
+    limits: Limits,
+    permit: Option<Permit>,
+    listening: bool,
+    events: Vec<EventKind>,
+}
+
+impl RunMachine {
+    /// A run over `steps` (in plan order, before breakers are considered).
+    /// Events are collected only when `listening`.
+    pub fn new(steps: Vec<Step>, spend: Spend, limits: Limits, listening: bool) -> Self {
+        Self {
+            steps,
+            plan: Vec::new(),
+            skipped: Vec::new(),
+            index: 0,
+            attempt: 0,
+            calls: 0,
+            last_error: None,
+            spend,
+            limits,
+            permit: None,
+            listening,
+            events: Vec::new(),
+        }
+    }
+
+    /// The candidates the machine was built with.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// What the run has spent.
+    pub fn spend(&self) -> &Spend {
+        &self.spend
+    }
+
+    /// What the run has spent, for a driver charging a stream as it arrives.
+    pub fn spend_mut(&mut self) -> &mut Spend {
+        &mut self.spend
+    }
+
+    /// The events since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<EventKind> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Whether events are waiting.
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    /// The breaker permit of the call under way, for a stream that settles it
+    /// when it ends.
+    pub fn take_permit(&mut self) -> Option<Permit> {
+        self.permit.take()
+    }
+
+    fn emit(&mut self, kind: impl FnOnce() -> EventKind) {
+        if self.listening {
+            self.events.push(kind());
+        }
+    }
+
+    fn emit_breaker(&mut self, transition: Option<BreakerTransition>) {
+        if let Some(t) = transition {
+            self.emit(|| breaker_event(&t));
+        }
+    }
+
+    fn budget(&mut self, exceeded: Exceeded) -> OrchestratorError {
+        let (listening, events) = (self.listening, &mut self.events);
+        budget_error(exceeded, &mut |e| {
+            if listening {
+                events.push(e);
+            }
+        })
+    }
+
+    fn stop(&mut self, reason: AbortReason, now: f64) -> OrchestratorError {
+        let (listening, events) = (self.listening, &mut self.events);
+        stop_error(reason, self.limits.timeout_ms, &self.spend, now, &mut |e| {
+            if listening {
+                events.push(e);
+            }
+        })
+    }
+
+    fn current(&self) -> &Step {
+        self.step_id().and_then(|i| self.steps.get(i)).unwrap_or(&NO_STEP)
+    }
+
+    /// The candidate index of the current tool.
+    fn step_id(&self) -> Option<usize> {
+        self.plan.get(self.index).copied()
+    }
+
+    fn name_of(&self, i: usize) -> String {
+        self.steps.get(i).map(|s| s.tool_name.clone()).unwrap_or_default()
+    }
+
+    fn has_fallback(&self) -> bool {
+        self.index + 1 < self.plan.len()
+    }
+
+    /// Input: the run begins at `now`. Plans around open breakers, then calls.
+    pub fn start(&mut self, p: Policies<'_>, now: f64) -> Action {
+        let (plan, skipped): (Vec<usize>, Vec<usize>) =
+            (0..self.steps.len()).partition(|&i| self.steps.get(i).is_some_and(|s| !p.breakers.is_open(&s.provider)));
+        self.skipped = skipped.iter().map(|&i| self.name_of(i)).collect();
+        self.plan = plan;
+        let Some(primary) = self.plan.first().copied() else {
+            let cause = self.circuit_open_cause(p, &skipped);
+            return fail(OrchestratorError::ToolExecution {
+                tool_name: self.skipped.first().cloned().unwrap_or_default(),
+                attempts: 0,
+                category: ToolErrorCategory::CircuitOpen,
+                cause: Some(Box::new(cause)),
+            });
+        };
+        if self.listening {
+            let fallbacks = self.plan.iter().skip(1).map(|&i| self.name_of(i)).collect();
+            let tool_name = self.name_of(primary);
+            let rule = self.steps.get(primary).and_then(|s| s.rule.clone());
+            let skipped = self.skipped.clone();
+            self.emit(|| EventKind::Plan {
+                tool_name,
+                fallbacks,
+                rule,
+                skipped,
+            });
+        }
+        self.next_call(p, now)
+    }
+
+    /// Admits the next call: the current tool, or the ones after it.
+    fn next_call(&mut self, p: Policies<'_>, now: f64) -> Action {
+        loop {
+            let step = self.current();
+            if let Some(model) = step
+                .estimate
+                .unpriced_model
+                .as_ref()
+                .filter(|_| self.spend.limits_cost())
+            {
+                // Spending blind against a cost limit could overrun it: refuse instead.
+                return fail(OrchestratorError::config(
+                    format!("tools.{}.pricing", step.tool_name),
+                    format!(
+                        "model `{model}` has no price, so a costUsd budget cannot be enforced; add it to `pricing`"
+                    ),
+                ));
+            }
+            if let Err(exceeded) = self.spend.check_call(&step.estimate, now) {
+                return fail(self.budget(exceeded));
+            }
+            let fitted_max_tokens = step.estimate.fit.and_then(|fit| self.spend.fitted_max_tokens(&fit));
+            let (permit, transition) = p.breakers.acquire(&step.provider);
+            self.emit_breaker(transition);
+            let Some(permit) = permit else {
+                if let Some(end) = self.leave(p, GiveUp::CircuitOpen) {
+                    return end;
+                }
+                continue;
+            };
+            self.permit = Some(permit);
+            return self.admitted(fitted_max_tokens);
+        }
+    }
+
+    fn admitted(&mut self, fitted_max_tokens: Option<u64>) -> Action {
+        self.attempt += 1;
+        self.calls += 1;
+        let (attempt, tool_name) = (self.attempt, self.current().tool_name.clone());
+        self.emit(|| EventKind::Attempt {
+            tool_name,
+            attempt,
+            fitted_max_tokens,
+        });
+        let (timeout_ms, first_chunk) = match (self.limits.attempt_timeout_ms, self.limits.first_chunk_timeout_ms) {
+            (attempt, Some(first)) if attempt.is_none_or(|a| first < a) => (Some(first), true),
+            (attempt, _) => (attempt, false),
+        };
+        Action::Call(Call {
+            step: self.step_id().unwrap_or_default(),
+            attempt,
+            calls: self.calls,
+            timeout_ms,
+            first_chunk,
+            fitted_max_tokens,
+            has_fallback: self.has_fallback(),
+        })
+    }
+
+    /// Leaves the current tool for the next; `Some` ends the run when none is left.
+    fn leave(&mut self, p: Policies<'_>, reason: GiveUp) -> Option<Action> {
+        if self.has_fallback() {
+            let from = self.current().tool_name.clone();
+            self.index += 1;
+            self.attempt = 0;
+            let to = self.current().tool_name.clone();
+            self.emit(|| EventKind::Fallback {
+                from,
+                to,
+                reason: reason.as_str().into(),
+            });
+            return None;
+        }
+        // A tool left because its breaker is open reports `circuit_open`,
+        // with the last failure seen (if any) as the cause.
+        let category = match (reason, &self.last_error) {
+            (GiveUp::CircuitOpen, _) | (_, None) => ToolErrorCategory::CircuitOpen,
+            (_, Some(cause)) => cause.category,
+        };
+        let cause = match self.last_error.take() {
+            Some(cause) => cause,
+            None => {
+                let all: Vec<usize> = (0..self.steps.len()).collect();
+                self.circuit_open_cause(p, &all)
+            }
+        };
+        Some(fail(OrchestratorError::ToolExecution {
+            tool_name: self.current().tool_name.clone(),
+            attempts: self.calls,
+            category,
+            cause: Some(Box::new(cause)),
+        }))
+    }
+
+    /// Why a plan ended with no call made: the providers of `steps` whose
+    /// breakers are open (all of them, should none be open any more).
+    fn circuit_open_cause(&self, p: Policies<'_>, steps: &[usize]) -> ToolError {
+        let mut providers: Vec<&str> = steps
+            .iter()
+            .filter_map(|&i| self.steps.get(i))
+            .map(|s| s.provider.as_str())
+            .collect();
+        providers.sort_unstable();
+        providers.dedup();
+        let open: Vec<&str> = providers.iter().copied().filter(|p2| p.breakers.is_open(p2)).collect();
+        let listed = if open.is_empty() { providers } else { open };
+        ToolError::new(
+            ToolErrorCategory::CircuitOpen,
+            format!("not called: the circuit breaker is open for {}", listed.join(", ")),
+        )
+    }
+
+    /// Input: the call succeeded, reporting `usage` and `cost_usd`.
+    pub fn succeeded(&mut self, usage: Option<Usage>, cost_usd: Option<f64>) -> Action {
+        let transition = self.permit.take().and_then(Permit::success);
+        self.emit_breaker(transition);
+        if let Err(exceeded) = self.spend.charge(usage, cost_usd) {
+            return Action::Fail(Failed {
+                error: self.budget(exceeded),
+                keep_output: true,
+            });
+        }
+        Action::Done(Succeeded {
+            step: self.step_id().unwrap_or_default(),
+            attempts: self.calls,
+            usage: self.spend.usage(),
+            cost_usd: self.spend.cost_usd(),
+        })
+    }
+
+    /// Input: the call failed with `error` at `now` (`wall_now` resolves
+    /// HTTP-date hints; `unit` is a random draw in `[0, 1)` for jitter).
+    pub fn failed(&mut self, p: Policies<'_>, now: f64, wall_now: f64, unit: f64, mut error: ToolError) -> Action {
+        let transition = self
+            .permit
+            .take()
+            .and_then(|permit| permit.failure(error.counts_against_provider()));
+        let opened = transition
+            .as_ref()
+            .is_some_and(|t| t.transition.to == CircuitState::Open);
+        self.emit_breaker(transition);
+        if let Err(exceeded) = self.spend.charge(error.usage, error.cost_usd) {
+            return fail(self.budget(exceeded));
+        }
+        if let Some(exceeded) = error.budget_exceeded.take() {
+            return fail(self.budget(*exceeded));
+        }
+        let decision = match p.retry.decide(self.attempt, &error, wall_now, unit) {
+            // This failure opened the breaker, or another run's did: a wait for a retry
+            // the breaker would refuse helps nobody, so go to the fallback now.
+            RetryDecision::Retry { .. }
+                if opened || (self.has_fallback() && p.breakers.is_open(&self.current().provider)) =>
+            {
+                RetryDecision::GiveUp(GiveUp::CircuitOpen)
+            }
+            decision => decision,
+        };
+        let category = error.category;
+        self.last_error = Some(error);
+        match decision {
+            RetryDecision::Fail => fail(OrchestratorError::ToolExecution {
+                tool_name: self.current().tool_name.clone(),
+                attempts: self.calls,
+                category,
+                cause: self.last_error.clone().map(Box::new),
+            }),
+            RetryDecision::GiveUp(reason) => self.left(p, now, reason),
+            RetryDecision::Retry { delay_ms, .. } => self.wait(p, now, delay_ms, category),
+        }
+    }
+
+    /// A retry after `delay_ms`, unless the wait cannot end in time.
+    fn wait(&mut self, p: Policies<'_>, now: f64, delay_ms: f64, category: ToolErrorCategory) -> Action {
+        if let Some(deadline) = self.limits.deadline.filter(|d| now + delay_ms >= d.at) {
+            if self.has_fallback() {
+                return self.left(p, now, GiveUp::NoTimeToWait);
+            }
+            return fail(self.stop(deadline.reason, now));
+        }
+        if let Err(exceeded) = self.spend.check_wait(delay_ms, now) {
+            if self.has_fallback() {
+                return self.left(p, now, GiveUp::NoTimeToWait);
+            }
+            return fail(self.budget(exceeded));
+        }
+        let (tool_name, attempt) = (self.current().tool_name.clone(), self.attempt);
+        self.emit(|| EventKind::Retry {
+            tool_name,
+            attempt,
+            delay_ms,
+            reason: category.as_str().into(),
+        });
+        Action::Wait { delay_ms }
+    }
+
+    /// Input: the current tool is left for `reason` (a driver's stream broke
+    /// after it began, with `onInterrupt: "continue"`); the next one is called.
+    pub fn left(&mut self, p: Policies<'_>, now: f64, reason: GiveUp) -> Action {
+        match self.leave(p, reason) {
+            Some(end) => end,
+            None => self.next_call(p, now),
+        }
+    }
+
+    /// Input: the wait ended at `now`.
+    pub fn woke(&mut self, p: Policies<'_>, now: f64) -> Action {
+        self.next_call(p, now)
+    }
+
+    /// Input: the run stopped at `now` for `reason` (its signal, deadline or
+    /// time budget). A call under way leaves its breaker unsettled: not the
+    /// provider's fault.
+    pub fn stopped(&mut self, now: f64, reason: AbortReason) -> Action {
+        self.permit = None;
+        fail(self.stop(reason, now))
+    }
+}
+
+/// A breaker transition as an event.
+pub fn breaker_event(t: &BreakerTransition) -> EventKind {
+    EventKind::Breaker {
+        provider: t.provider.clone(),
+        from: Some(t.transition.from.as_str().into()),
+        to: Some(t.transition.to.as_str().into()),
+        reason: Some(t.transition.reason.into()),
+        message: None,
+    }
+}
