@@ -3,24 +3,44 @@
 // The core aborts the context through `abortContext`; a signal read later starts aborted.
 import type { ToolContext } from "./types.js";
 
-class LazyToolContext implements ToolContext {
+/** Makes a call's `traceparent` (a fresh span id each) when a tool reads it. */
+interface TraceparentSource {
+  traceparentFor(traceId: string): string;
+}
+
+export class LazyToolContext implements ToolContext {
   readonly traceId: string;
   readonly requestId: string;
   readonly attempt: number;
   readonly toolName: string;
-  readonly traceparent: string;
   readonly partial?: string;
+  #traceparent: string | undefined;
+  readonly #source: TraceparentSource | undefined;
   #controller: AbortController | undefined;
   #reason: unknown = undefined;
   #aborted = false;
 
-  constructor(traceId: string, requestId: string, attempt: number, toolName: string, traceparent: string, partial: string | undefined) {
+  constructor(
+    traceId: string,
+    requestId: string,
+    attempt: number,
+    toolName: string,
+    traceparent: string | undefined,
+    partial: string | undefined,
+    source?: TraceparentSource,
+  ) {
     this.traceId = traceId;
     this.requestId = requestId;
     this.attempt = attempt;
     this.toolName = toolName;
-    this.traceparent = traceparent;
+    this.#traceparent = traceparent;
+    this.#source = source;
     if (partial !== undefined) this.partial = partial;
+  }
+
+  get traceparent(): string {
+    if (this.#traceparent === undefined) this.#traceparent = this.#source?.traceparentFor(this.traceId) ?? "";
+    return this.#traceparent;
   }
 
   get signal(): AbortSignal {

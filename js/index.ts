@@ -6,6 +6,11 @@ import { toError } from "./errors.js";
 import type { BreakerState, CircuitStateSnapshot, OrchestratorConfig, RunOptions, RunResult, StreamOptions, ToolSet } from "./types.js";
 import { RunStream } from "./stream.js";
 import { abortContext, makeContext } from "./context.js";
+import { Driver } from "./driver.js";
+
+/** Request ids for the driver; where `crypto.randomUUID` is missing (Node 18, insecure pages) every run goes to the Rust driver. */
+const uuid: (() => string) | undefined =
+  typeof globalThis.crypto?.randomUUID === "function" ? () => globalThis.crypto.randomUUID() : undefined;
 
 export * from "./types.js";
 export { OrchestratorError, ToolExecutionError, BudgetExceeded, ConflictError, StreamInterrupted } from "./errors.js";
@@ -30,6 +35,7 @@ export type { AttributeValueLike, AttributesLike, OtelListener, OtelListenerOpti
  */
 export class ReliableOrchestrator<Tools extends ToolSet = ToolSet> {
   readonly #inner: WasmOrchestrator;
+  readonly #driver: Driver | undefined;
 
   /** @throws OrchestratorError with code `invalid_config` and the offending `field`. */
   constructor(config: OrchestratorConfig<Tools>) {
@@ -38,6 +44,7 @@ export class ReliableOrchestrator<Tools extends ToolSet = ToolSet> {
     } catch (raw) {
       throw toError(raw);
     }
+    this.#driver = uuid === undefined ? undefined : new Driver(this.#inner, uuid);
   }
 
   /**
@@ -45,6 +52,8 @@ export class ReliableOrchestrator<Tools extends ToolSet = ToolSet> {
    * @throws ToolExecutionError, BudgetExceeded, ConflictError, or OrchestratorError (`code`).
    */
   run<O = unknown>(request: unknown, options?: RunOptions<keyof Tools & string>): Promise<RunResult<O>> {
+    const driven = this.#driver?.run<O>(request, options);
+    if (driven !== undefined) return driven;
     return this.#inner.run(request, options).then(
       (result) => result as RunResult<O>,
       (raw) => {

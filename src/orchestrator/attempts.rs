@@ -15,7 +15,7 @@ use crate::payload::Payload;
 use crate::planning::PlanEntry;
 use crate::platform::{check_output, AbortReason, AbortSignal, Tool, ToolContext, ToolOutput};
 use crate::reliability::timeout::{until_aborted, watchdog};
-use crate::run::{Action, Call, Limits, Policies, RunMachine, Step};
+use crate::run::{Action, Call, Policies, RunMachine};
 
 /// What one call answered: a whole output, or a stream past its first chunk
 /// (with the call's signal, which stops its upstream, and its start time).
@@ -58,7 +58,7 @@ pub(super) async fn execute<V: Payload>(
                     Performed::Stopped(reason) => machine.stopped(ctx.now(), reason),
                     Performed::Answered(Ok(Called::Whole(out))) => {
                         last = Some((out.output, out.message));
-                        machine.succeeded(out.usage, out.cost_usd)
+                        machine.succeeded(ctx.now(), out.usage, out.cost_usd)
                     }
                     Performed::Answered(Ok(Called::Stream(opened, signal, started))) => {
                         let Some(permit) = machine.take_permit() else {
@@ -117,27 +117,8 @@ pub(super) async fn execute<V: Payload>(
 
 /// The machine for this run: the candidates with their providers and estimates.
 fn machine_for<V: Payload>(ctx: &RunContext<V>, request: &V, candidates: &[PlanEntry]) -> RunMachine {
-    let inner = &ctx.inner;
-    let steps = candidates
-        .iter()
-        .map(|entry| Step {
-            tool_name: entry.tool_name.clone(),
-            provider: inner.provider_of(&entry.tool_name).to_owned(),
-            rule: entry.rule.clone(),
-            estimate: inner
-                .tools
-                .get(&entry.tool_name)
-                .map(|tool| tool.estimate(request, &entry.options))
-                .unwrap_or_default(),
-        })
-        .collect();
-    let limits = Limits {
-        deadline: ctx.deadline,
-        timeout_ms: ctx.timeout_ms,
-        attempt_timeout_ms: ctx.attempt_timeout_ms,
-        first_chunk_timeout_ms: ctx.stream.as_ref().and_then(|s| s.first_chunk_timeout_ms),
-    };
-    RunMachine::new(steps, ctx.spend.clone(), limits, inner.events.is_some())
+    let steps = super::driven::steps_of(&ctx.inner, request, candidates);
+    RunMachine::new(steps, ctx.spend.clone(), ctx.limits, ctx.inner.events.is_some())
 }
 
 /// Calls the tool of `call`, raced against its timeout and the run's signal.

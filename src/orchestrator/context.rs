@@ -10,7 +10,7 @@ use crate::payload::Payload;
 use crate::platform::AbortReason;
 use crate::platform::{AbortSignal, Validator};
 use crate::reliability::{BreakerTransition, Exceeded, Spend};
-use crate::run::{breaker_event, budget_error, stop_error, Deadline};
+use crate::run::{breaker_event, budget_error, stop_error, Limits};
 use crate::trace::TraceIds;
 
 pub(super) struct RunContext<V: Payload> {
@@ -19,9 +19,7 @@ pub(super) struct RunContext<V: Payload> {
     /// The budget as it stood when the run began (the machine keeps what is spent).
     pub spend: Spend,
     pub signal: AbortSignal,
-    pub deadline: Option<Deadline>,
-    pub timeout_ms: Option<f64>,
-    pub attempt_timeout_ms: Option<f64>,
+    pub limits: Limits,
     /// Set for a streaming run.
     pub stream: Option<Rc<super::streaming::StreamRun>>,
     pub validate: Option<Rc<dyn Validator<V>>>,
@@ -59,7 +57,7 @@ impl<V: Payload> RunContext<V> {
 
     /// The error a run reports when its signal aborted for `reason`.
     pub fn stop_error(&self, reason: AbortReason) -> OrchestratorError {
-        stop_error(reason, self.timeout_ms, &self.spend, self.now(), &mut |e| {
+        stop_error(reason, self.limits.timeout_ms, &self.spend, self.now(), &mut |e| {
             self.emit(|| e)
         })
     }

@@ -119,7 +119,8 @@ async fn claim_key<V: Payload>(ctx: &RunContext<V>, keyed: &Keyed, inherited: Op
 /// the final write, whatever `idempotencyTtlMs` is: the TTL governs
 /// completed records only.
 fn lease_ms<V: Payload>(ctx: &RunContext<V>) -> f64 {
-    ctx.deadline
+    ctx.limits
+        .deadline
         .map_or(DEFAULT_LEASE_MS, |d| d.at - ctx.now() + RECORD_GRACE_MS)
         .max(1.0)
 }
@@ -215,7 +216,10 @@ async fn within_grace<V: Payload>(
     ctx: &RunContext<V>,
     write: impl Future<Output = Result<(), StoreError>>,
 ) -> Result<(), StoreError> {
-    let left = ctx.deadline.map_or(RECORD_GRACE_MS, |d| (d.at - ctx.now()).max(0.0));
+    let left = ctx
+        .limits
+        .deadline
+        .map_or(RECORD_GRACE_MS, |d| (d.at - ctx.now()).max(0.0));
     let grace = ctx.inner.platform.sleeper.sleep(left.min(RECORD_GRACE_MS));
     match future::select(std::pin::pin!(write), grace).await {
         Either::Left((result, _)) => result,

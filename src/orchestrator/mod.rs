@@ -7,6 +7,7 @@
 mod attempts;
 mod config;
 mod context;
+mod driven;
 mod keyed;
 mod lead;
 mod state;
@@ -20,15 +21,15 @@ use std::rc::Rc;
 use futures::future::{self, Either};
 use serde_json::{Map, Value};
 
-use crate::run::Deadline;
 pub use config::{OrchestratorConfig, ReliabilityConfig, RunOptions, StoreFailurePolicy};
 use context::RunContext;
+pub use driven::Begun;
 
 use crate::error::{OrchestratorError, RunError};
 use crate::event::EventSink;
 use crate::payload::Payload;
 use crate::planning::{PlanEntry, RuleBasedPlanner};
-use crate::platform::{AbortReason, AbortSignal, KvStore, MemoryKv, Platform, Tool, Usage};
+use crate::platform::{AbortSignal, KvStore, MemoryKv, Platform, Tool, Usage};
 use crate::reliability::idempotency::{validate_key, SingleFlight};
 use crate::reliability::timeout::watchdog;
 use crate::reliability::{BreakerRegistry, RetryPolicy, Spend};
@@ -295,7 +296,7 @@ impl<V: Payload> Orchestrator<V> {
 
     async fn run_with_ids(&self, request: V, options: RunOptions<V>, ids: &TraceIds, started: f64) -> Outcome<V> {
         let inner = Rc::clone(&self.inner);
-        let key = match options.idempotency_key {
+        let key = match options.idempotency_key.clone() {
             Some(key) if inner.reliability.idempotency_enabled => {
                 validate_key(&key)?;
                 Some(key)
@@ -304,19 +305,7 @@ impl<V: Payload> Orchestrator<V> {
         };
         let candidates = self.candidates(&request, options.tool_name.as_deref(), options.tool_options.as_ref())?;
         let budget = options.budget.unwrap_or_default();
-        let deadline = [
-            options.timeout_ms.map(|ms| Deadline {
-                at: started + ms,
-                reason: AbortReason::Deadline,
-            }),
-            budget.time_ms.map(|ms| Deadline {
-                at: started + ms,
-                reason: AbortReason::TimeBudget,
-            }),
-        ]
-        .into_iter()
-        .flatten()
-        .min_by(|a, b| a.at.total_cmp(&b.at));
+        let limits = driven::limits_of(inner.reliability.attempt_timeout_ms, &options, &budget, started);
         let ctx = Rc::new(RunContext {
             inner: Rc::clone(&inner),
             ids: ids.clone(),
@@ -326,13 +315,10 @@ impl<V: Payload> Orchestrator<V> {
                 .signal
                 .as_ref()
                 .map_or_else(AbortSignal::new, AbortSignal::child),
-            deadline,
-            timeout_ms: options.timeout_ms,
-            attempt_timeout_ms: options.attempt_timeout_ms.or(inner.reliability.attempt_timeout_ms),
+            limits,
             stream: options.chunks.map(|sink| {
                 Rc::new(streaming::StreamRun::new(
                     sink,
-                    options.first_chunk_timeout_ms,
                     options.idle_timeout_ms,
                     options.on_interrupt.unwrap_or_default(),
                     started,
@@ -349,7 +335,7 @@ impl<V: Payload> Orchestrator<V> {
                 None => attempts::execute(&ctx, &request, candidates).await,
             }
         };
-        let Some(deadline) = deadline else {
+        let Some(deadline) = limits.deadline else {
             return body.await;
         };
         let timer = watchdog(

@@ -33,8 +33,6 @@ use crate::run::RunMachine;
 /// A streaming run's settings and the text it has delivered.
 pub(super) struct StreamRun {
     sink: Rc<dyn ChunkSink>,
-    /// The longest wait for a first chunk with text, ms.
-    pub first_chunk_timeout_ms: Option<f64>,
     idle_timeout_ms: Option<f64>,
     on_interrupt: OnInterrupt,
     started: f64,
@@ -45,16 +43,9 @@ pub(super) struct StreamRun {
 }
 
 impl StreamRun {
-    pub fn new(
-        sink: Rc<dyn ChunkSink>,
-        first_chunk_timeout_ms: Option<f64>,
-        idle_timeout_ms: Option<f64>,
-        on_interrupt: OnInterrupt,
-        started: f64,
-    ) -> Self {
+    pub fn new(sink: Rc<dyn ChunkSink>, idle_timeout_ms: Option<f64>, on_interrupt: OnInterrupt, started: f64) -> Self {
         Self {
             sink,
-            first_chunk_timeout_ms,
             idle_timeout_ms,
             on_interrupt,
             started,

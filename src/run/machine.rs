@@ -177,6 +177,11 @@ impl RunMachine {
         &self.steps
     }
 
+    /// The run's time limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// What the run has spent.
     pub fn spend(&self) -> &Spend {
         &self.spend
@@ -252,12 +257,15 @@ impl RunMachine {
 
     /// Input: the run begins at `now`. Plans around open breakers, then calls.
     pub fn start(&mut self, p: Policies<'_>, now: f64) -> Action {
-        let (plan, skipped): (Vec<usize>, Vec<usize>) =
-            (0..self.steps.len()).partition(|&i| self.steps.get(i).is_some_and(|s| !p.breakers.is_open(&s.provider)));
+        let (plan, skipped): (Vec<usize>, Vec<usize>) = (0..self.steps.len()).partition(|&i| {
+            self.steps
+                .get(i)
+                .is_some_and(|s| !p.breakers.is_open_at(&s.provider, now))
+        });
         self.skipped = skipped.iter().map(|&i| self.name_of(i)).collect();
         self.plan = plan;
         let Some(primary) = self.plan.first().copied() else {
-            let cause = self.circuit_open_cause(p, &skipped);
+            let cause = self.circuit_open_cause(p, now, &skipped);
             return fail(OrchestratorError::ToolExecution {
                 tool_name: self.skipped.first().cloned().unwrap_or_default(),
                 attempts: 0,
@@ -302,10 +310,10 @@ impl RunMachine {
                 return fail(self.budget(exceeded));
             }
             let fitted_max_tokens = step.estimate.fit.and_then(|fit| self.spend.fitted_max_tokens(&fit));
-            let (permit, transition) = p.breakers.acquire(&step.provider);
+            let (permit, transition) = p.breakers.acquire_at(&step.provider, now);
             self.emit_breaker(transition);
             let Some(permit) = permit else {
-                if let Some(end) = self.leave(p, GiveUp::CircuitOpen) {
+                if let Some(end) = self.leave(p, now, GiveUp::CircuitOpen) {
                     return end;
                 }
                 continue;
@@ -340,7 +348,7 @@ impl RunMachine {
     }
 
     /// Leaves the current tool for the next; `Some` ends the run when none is left.
-    fn leave(&mut self, p: Policies<'_>, reason: GiveUp) -> Option<Action> {
+    fn leave(&mut self, p: Policies<'_>, now: f64, reason: GiveUp) -> Option<Action> {
         if self.has_fallback() {
             let from = self.current().tool_name.clone();
             self.index += 1;
@@ -363,7 +371,7 @@ impl RunMachine {
             Some(cause) => cause,
             None => {
                 let all: Vec<usize> = (0..self.steps.len()).collect();
-                self.circuit_open_cause(p, &all)
+                self.circuit_open_cause(p, now, &all)
             }
         };
         Some(fail(OrchestratorError::ToolExecution {
@@ -376,7 +384,7 @@ impl RunMachine {
 
     /// Why a plan ended with no call made: the providers of `steps` whose
     /// breakers are open (all of them, should none be open any more).
-    fn circuit_open_cause(&self, p: Policies<'_>, steps: &[usize]) -> ToolError {
+    fn circuit_open_cause(&self, p: Policies<'_>, now: f64, steps: &[usize]) -> ToolError {
         let mut providers: Vec<&str> = steps
             .iter()
             .filter_map(|&i| self.steps.get(i))
@@ -384,7 +392,11 @@ impl RunMachine {
             .collect();
         providers.sort_unstable();
         providers.dedup();
-        let open: Vec<&str> = providers.iter().copied().filter(|p2| p.breakers.is_open(p2)).collect();
+        let open: Vec<&str> = providers
+            .iter()
+            .copied()
+            .filter(|p2| p.breakers.is_open_at(p2, now))
+            .collect();
         let listed = if open.is_empty() { providers } else { open };
         ToolError::new(
             ToolErrorCategory::CircuitOpen,
@@ -392,9 +404,9 @@ impl RunMachine {
         )
     }
 
-    /// Input: the call succeeded, reporting `usage` and `cost_usd`.
-    pub fn succeeded(&mut self, usage: Option<Usage>, cost_usd: Option<f64>) -> Action {
-        let transition = self.permit.take().and_then(Permit::success);
+    /// Input: the call succeeded at `now`, reporting `usage` and `cost_usd`.
+    pub fn succeeded(&mut self, now: f64, usage: Option<Usage>, cost_usd: Option<f64>) -> Action {
+        let transition = self.permit.take().and_then(|permit| permit.success_at(now));
         self.emit_breaker(transition);
         if let Err(exceeded) = self.spend.charge(usage, cost_usd) {
             return Action::Fail(Failed {
@@ -416,7 +428,7 @@ impl RunMachine {
         let transition = self
             .permit
             .take()
-            .and_then(|permit| permit.failure(error.counts_against_provider()));
+            .and_then(|permit| permit.failure_at(error.counts_against_provider(), now));
         let opened = transition
             .as_ref()
             .is_some_and(|t| t.transition.to == CircuitState::Open);
@@ -431,7 +443,7 @@ impl RunMachine {
             // This failure opened the breaker, or another run's did: a wait for a retry
             // the breaker would refuse helps nobody, so go to the fallback now.
             RetryDecision::Retry { .. }
-                if opened || (self.has_fallback() && p.breakers.is_open(&self.current().provider)) =>
+                if opened || (self.has_fallback() && p.breakers.is_open_at(&self.current().provider, now)) =>
             {
                 RetryDecision::GiveUp(GiveUp::CircuitOpen)
             }
@@ -478,7 +490,7 @@ impl RunMachine {
     /// Input: the current tool is left for `reason` (a driver's stream broke
     /// after it began, with `onInterrupt: "continue"`); the next one is called.
     pub fn left(&mut self, p: Policies<'_>, now: f64, reason: GiveUp) -> Action {
-        match self.leave(p, reason) {
+        match self.leave(p, now, reason) {
             Some(end) => end,
             None => self.next_call(p, now),
         }

@@ -34,6 +34,26 @@ pub fn tool_from_js(name: &str, field: &str, value: &JsValue) -> Result<Rc<dyn T
     tool_at_depth(name, field, value, 0)
 }
 
+/// A JS tool's object and its `execute`.
+pub type HostParts = (JsValue, js_sys::Function);
+
+/// A registered tool, with its [`HostParts`] when it is a JS tool.
+pub type Registered = (Rc<dyn Tool<JsPayload>>, Option<HostParts>);
+
+/// The tool `value` as [`tool_from_js`] builds it, with its `this` and
+/// `execute` when it is a JS tool (which the TypeScript driver calls itself).
+///
+/// # Errors
+/// `invalid_config` naming the field.
+pub fn registered_tool(name: &str, field: &str, value: &JsValue) -> Result<Registered, OrchestratorError> {
+    if prop(value, TAG).is_some() {
+        return Ok((tool_from_js(name, field, value)?, None));
+    }
+    let tool = JsTool::from_js(name, field, value)?;
+    let parts = tool.host_parts();
+    Ok((Rc::new(tool), Some(parts)))
+}
+
 fn tool_at_depth(
     name: &str,
     field: &str,

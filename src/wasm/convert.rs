@@ -79,11 +79,28 @@ const CONFIG_KEYS: &[&str] = &[
     "on_event",
 ];
 
+/// The JS tools by name, for the TypeScript driver: each one's index, `this` and `execute`.
+#[derive(Default)]
+pub struct HostTools {
+    /// Tool name to its index in `parts`.
+    pub index: std::collections::HashMap<String, u32>,
+    /// `[name, this, execute]` of each, by index.
+    pub parts: Vec<(String, JsValue, Function)>,
+}
+
+impl HostTools {
+    fn add(&mut self, name: &str, this: JsValue, execute: Function) {
+        let i = u32::try_from(self.parts.len()).unwrap_or(u32::MAX);
+        self.index.insert(name.to_owned(), i);
+        self.parts.push((name.to_owned(), this, execute));
+    }
+}
+
 /// Builds an orchestrator from the JS config object.
 ///
 /// # Errors
 /// `invalid_config` naming the field.
-pub fn orchestrator_from_js(config: &JsValue) -> Result<Orchestrator<JsPayload>, OrchestratorError> {
+pub fn orchestrator_from_js(config: &JsValue) -> Result<(Orchestrator<JsPayload>, HostTools), OrchestratorError> {
     let unreadable = |e: JsValue| OrchestratorError::config("config", describe(&e));
     if !config.is_object() || guard::is_array(config).map_err(unreadable)? {
         return Err(OrchestratorError::config("config", "must be an object"));
@@ -97,9 +114,13 @@ pub fn orchestrator_from_js(config: &JsValue) -> Result<Orchestrator<JsPayload>,
     let parsed = OrchestratorConfig::from_json(&data)?;
 
     let mut builder = Orchestrator::builder(host::platform()).config(parsed);
+    let mut host_tools = HostTools::default();
     if let Some(tools) = config_prop(config, "tools", "tools")? {
         for (name, tool) in tools_of(&tools)? {
-            let tool = builtin_tools::tool_from_js(&name, &format!("tools.{name}"), &tool)?;
+            let (tool, parts) = builtin_tools::registered_tool(&name, &format!("tools.{name}"), &tool)?;
+            if let Some((this, execute)) = parts {
+                host_tools.add(&name, this, execute);
+            }
             builder = builder.tool(name, tool);
         }
     }
@@ -112,7 +133,7 @@ pub fn orchestrator_from_js(config: &JsValue) -> Result<Orchestrator<JsPayload>,
             .map_err(|_| OrchestratorError::config("onEvent", "must be a function"))?;
         builder = builder.events(Rc::new(JsEvents::new(listener)));
     }
-    builder.build()
+    Ok((builder.build()?, host_tools))
 }
 
 /// The `tools` object's entries, read through guarded access.

@@ -64,6 +64,13 @@ impl JsTool {
     }
 }
 
+impl JsTool {
+    /// The object and its `execute`, for a driver calling the tool itself.
+    pub fn host_parts(&self) -> (JsValue, Function) {
+        (self.this.clone(), self.execute.clone())
+    }
+}
+
 fn abort_reason_to_js(reason: AbortReason) -> JsValue {
     let (name, message) = match reason {
         AbortReason::AttemptTimeout => ("TimeoutError", "the attempt timed out"),
@@ -136,7 +143,7 @@ fn eager_context(ctx: &ToolContext) -> JsValue {
 /// What a tool returned, checked: an object with `output`. Every read is
 /// guarded: a revoked Proxy or a throwing getter is an invalid output, not a
 /// trap. Not retryable: the same tool would answer the same way.
-fn output_from_js(tool: &str, value: JsValue) -> Result<ToolOutput<JsPayload>, ToolError> {
+pub(super) fn output_from_js(tool: &str, value: JsValue) -> Result<ToolOutput<JsPayload>, ToolError> {
     let invalid = |message: String| ToolError::invalid_output(tool, message).with_retryable(false);
     let unreadable = |e: JsValue| invalid(format!("cannot be read: {}", describe(&e)));
     let is_record = value.is_object() && !guard::is_array(&value).map_err(unreadable)?;

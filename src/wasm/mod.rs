@@ -8,6 +8,7 @@
 
 mod builtin_tools;
 mod convert;
+mod driver;
 mod errors;
 mod fetch;
 mod floor;
@@ -35,6 +36,8 @@ use signal::SignalBridge;
 #[wasm_bindgen]
 pub struct WasmOrchestrator {
     inner: Orchestrator<JsPayload>,
+    /// The runs the TypeScript driver performs.
+    driven: std::cell::RefCell<driver::Driven>,
 }
 
 #[wasm_bindgen]
@@ -53,13 +56,16 @@ impl WasmOrchestrator {
             js_tool::use_context_factory(make, abort);
         }
         convert::orchestrator_from_js(&config)
-            .map(|inner| WasmOrchestrator { inner })
+            .map(|(inner, tools)| WasmOrchestrator {
+                inner,
+                driven: std::cell::RefCell::new(driver::Driven::new(tools)),
+            })
             .map_err(|e| errors::error_to_js(&e).into())
     }
 
     /// Plans and runs `request`; resolves with the result object.
     pub fn run(&self, request: JsValue, options: JsValue) -> js_sys::Promise {
-        self.start(request, options, None)
+        self.spawn(request, options, None)
     }
 
     /// Plans and runs `request` as a stream: `onChunk(text)` gets each piece
@@ -67,12 +73,12 @@ impl WasmOrchestrator {
     /// whole text).
     #[wasm_bindgen(js_name = runStream)]
     pub fn run_stream(&self, request: JsValue, options: JsValue, on_chunk: js_sys::Function) -> js_sys::Promise {
-        self.start(request, options, Some(on_chunk))
+        self.spawn(request, options, Some(on_chunk))
     }
 }
 
 impl WasmOrchestrator {
-    fn start(&self, request: JsValue, options: JsValue, on_chunk: Option<js_sys::Function>) -> js_sys::Promise {
+    fn spawn(&self, request: JsValue, options: JsValue, on_chunk: Option<js_sys::Function>) -> js_sys::Promise {
         let orchestrator = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let (mut options, js_signal) = match convert::run_options_from_js(&options) {

@@ -85,14 +85,22 @@ impl BreakerRegistry {
 
     /// Whether `provider`'s breaker refuses calls right now.
     pub fn is_open(&self, provider: &str) -> bool {
-        let now = self.clock.now_ms();
+        self.is_open_at(provider, self.clock.now_ms())
+    }
+
+    /// [`Self::is_open`] at monotonic time `now` (the run machine's input).
+    pub fn is_open_at(&self, provider: &str, now: f64) -> bool {
         self.breakers.borrow().get(provider).is_some_and(|b| b.is_open(now))
     }
 
     /// Asks to call `provider`. `Some(permit)` admits the call; the permit
     /// must be settled with its outcome (dropping it releases a probe slot).
     pub fn acquire(self: &Rc<Self>, provider: &str) -> (Option<Permit>, Option<BreakerTransition>) {
-        let now = self.clock.now_ms();
+        self.acquire_at(provider, self.clock.now_ms())
+    }
+
+    /// [`Self::acquire`] at monotonic time `now` (the run machine's input).
+    pub fn acquire_at(self: &Rc<Self>, provider: &str, now: f64) -> (Option<Permit>, Option<BreakerTransition>) {
         let mut breakers = self.breakers.borrow_mut();
         if !breakers.contains_key(provider) && !self.has_room_for(&breakers, provider) {
             // Cannot happen with providers of registered tools; never refuse a call for it.
@@ -117,9 +125,9 @@ impl BreakerRegistry {
     fn settle(
         &self,
         provider: &str,
+        now: f64,
         outcome: impl FnOnce(&mut CircuitBreaker, f64) -> Option<Transition>,
     ) -> Option<BreakerTransition> {
-        let now = self.clock.now_ms();
         let mut breakers = self.breakers.borrow_mut();
         let breaker = breakers.get_mut(provider)?;
         outcome(breaker, now).map(|transition| BreakerTransition {
@@ -203,18 +211,30 @@ impl Permit {
     }
 
     /// The call succeeded.
-    pub fn success(mut self) -> Option<BreakerTransition> {
+    pub fn success(self) -> Option<BreakerTransition> {
+        let now = self.registry.clock.now_ms();
+        self.success_at(now)
+    }
+
+    /// [`Self::success`] at monotonic time `now`.
+    pub fn success_at(mut self, now: f64) -> Option<BreakerTransition> {
         let provider = self.provider.take()?;
         let generation = self.generation;
-        self.registry.settle(&provider, |b, _| b.on_success(generation))
+        self.registry.settle(&provider, now, |b, _| b.on_success(generation))
     }
 
     /// The call failed; `counts` when the failure is the provider's.
-    pub fn failure(mut self, counts: bool) -> Option<BreakerTransition> {
+    pub fn failure(self, counts: bool) -> Option<BreakerTransition> {
+        let now = self.registry.clock.now_ms();
+        self.failure_at(counts, now)
+    }
+
+    /// [`Self::failure`] at monotonic time `now`.
+    pub fn failure_at(mut self, counts: bool, now: f64) -> Option<BreakerTransition> {
         let provider = self.provider.take()?;
         let generation = self.generation;
         self.registry
-            .settle(&provider, |b, now| b.on_failure(generation, now, counts))
+            .settle(&provider, now, |b, now| b.on_failure(generation, now, counts))
     }
 }
 
@@ -222,7 +242,8 @@ impl Drop for Permit {
     fn drop(&mut self) {
         if let Some(provider) = self.provider.take() {
             let generation = self.generation;
-            self.registry.settle(&provider, |b, _| {
+            // Releasing a probe slot does not depend on the time.
+            self.registry.settle(&provider, 0.0, |b, _| {
                 b.release(generation);
                 None
             });

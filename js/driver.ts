@@ -1,0 +1,259 @@
+// The TypeScript driver of the run machine: it performs the machine's actions (call a JS tool,
+// wait, arm the run's deadline and a call's timeout) in the host's own event loop and feeds the
+// outcomes back as numbers. It decides nothing: every decision is the wasm machine's, answered
+// as a packed action code. Runs the machine sends elsewhere (keyed, `validate`, a `signal`, a
+// built-in tool, bad input) go to the async Rust driver; `run` then answers `undefined`.
+import type { WasmOrchestrator } from "./generated/reliable_orchestrator.js";
+import { toError } from "./errors.js";
+import { LazyToolContext } from "./context.js";
+import type { RunResult } from "./types.js";
+
+const SLOW = 0xffffffff;
+const HANDLE = (1 << 20) - 1;
+const HAS_IDS = 1 << 21;
+const HAS_DEADLINE = 1 << 22;
+// Action codes: the kind in bits 0-2, a tool index in bits 3-12, a count from bit 16.
+const CALL = 1;
+const WAIT = 2;
+const DONE = 3;
+const HAS_OPTIONS = 1 << 13;
+const HAS_TIMEOUT = 1 << 14;
+const HAS_SPEND = 1 << 13;
+const HAS_MESSAGE = 1 << 14;
+const KEEP_OUTPUT = 1 << 3;
+/** A call's outcome that arrived after the run moved on (a timeout fired first). */
+const STALE = -1;
+/** setTimeout fires at once for delays above 2^31-1 ms. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+type HostTool = [name: string, self: unknown, execute: (...args: unknown[]) => unknown];
+
+function stopError(name: string, message: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+function delay(ms: number): number {
+  return ms > 0 ? Math.min(Math.ceil(ms), MAX_TIMEOUT_MS) : 0;
+}
+
+/** Whether `value` is plainly `{ output }`: nothing else the machine must read or check. */
+function plainOutput(value: unknown): boolean {
+  try {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+    const v = value as Record<string, unknown>;
+    return "output" in v && v.usage === undefined && v.costUsd === undefined && v.cost_usd === undefined && v.message === undefined;
+  } catch {
+    return false;
+  }
+}
+
+export class Driver {
+  readonly #w: WasmOrchestrator;
+  readonly #tools: HostTool[];
+  readonly #listening: boolean;
+  readonly #uuid: () => string;
+
+  constructor(w: WasmOrchestrator, uuid: () => string) {
+    this.#w = w;
+    this.#tools = w.hostTools() as HostTool[];
+    this.#listening = w.listening();
+    this.#uuid = uuid;
+  }
+
+  /** Runs `request` here, or answers `undefined` for the Rust driver. */
+  run<O>(request: unknown, options: unknown): Promise<RunResult<O>> | undefined {
+    const w = this.#w;
+    const started = performance.now();
+    const rid = this.#uuid();
+    const begun = w.begin(request, options, started, this.#listening || options !== undefined ? rid : undefined);
+    if (begun === SLOW) return undefined;
+    const handle = begun & HANDLE;
+    const ids = begun & HAS_IDS ? (w.ids(handle) as string[]) : undefined;
+    const run = new Run(w, this.#tools, handle, request, ids?.[0] ?? rid, ids?.[1] ?? rid, started);
+    if (begun & HAS_DEADLINE) run.armDeadline();
+    return run.drive(w.start(handle, started)) as Promise<RunResult<O>>;
+  }
+}
+
+/** One run the driver performs. */
+class Run {
+  readonly #w: WasmOrchestrator;
+  readonly #tools: HostTool[];
+  readonly #handle: number;
+  readonly #request: unknown;
+  readonly #traceId: string;
+  readonly #requestId: string;
+  readonly #started: number;
+  #output: unknown = undefined;
+  /** Bumped when a timer ends a call or wait early: an outcome of an older number is stale. */
+  #seq = 0;
+  #ctx: LazyToolContext | undefined;
+  #deadline: ReturnType<typeof setTimeout> | undefined;
+  /** Ends the current call or wait early, with the code a timer got. */
+  #interrupt: ((code: number) => void) | undefined;
+
+  constructor(w: WasmOrchestrator, tools: HostTool[], handle: number, request: unknown, traceId: string, requestId: string, started: number) {
+    this.#w = w;
+    this.#tools = tools;
+    this.#handle = handle;
+    this.#request = request;
+    this.#traceId = traceId;
+    this.#requestId = requestId;
+    this.#started = started;
+  }
+
+  armDeadline(): void {
+    const [at, reason] = this.#w.deadlineAt(this.#handle) as unknown as [number, number];
+    const name = reason === 3 ? "the run's time budget ran out" : "the run timed out";
+    this.#deadline = setTimeout(() => {
+      this.#deadline = undefined;
+      this.#end(this.#w.stop(this.#handle, reason, performance.now()), stopError("TimeoutError", name));
+    }, delay(at - performance.now()));
+  }
+
+  /** A timer ended the run's current step: abort its call, hand over the code. */
+  #end(code: number, reason: unknown): void {
+    this.#seq++;
+    this.#ctx?.abort(reason);
+    const interrupt = this.#interrupt;
+    this.#interrupt = undefined;
+    interrupt?.(code);
+  }
+
+  async drive(code: number): Promise<RunResult> {
+    try {
+      for (;;) {
+        const kind = code & 7;
+        if (kind === CALL) code = await this.#call(code);
+        else if (kind === WAIT) code = await this.#wait();
+        else if (kind === DONE) return this.#result(code);
+        else throw this.#error(code);
+      }
+    } finally {
+      if (this.#deadline !== undefined) clearTimeout(this.#deadline);
+    }
+  }
+
+  /** A step that a timer may end early: `work` races the run's interrupt. */
+  #interruptible(work: number | Promise<number>, timeoutMs: number): number | Promise<number> {
+    if (typeof work === "number" || (this.#deadline === undefined && timeoutMs === 0)) return work;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stopped = new Promise<number>((resolve) => {
+      this.#interrupt = resolve;
+      if (timeoutMs > 0) {
+        timer = setTimeout(() => {
+          this.#end(this.#w.timedOut(this.#handle, performance.now()), stopError("TimeoutError", "the attempt timed out"));
+        }, delay(timeoutMs));
+      }
+    });
+    return Promise.race([work, stopped]).then((code) => {
+      if (timer !== undefined) clearTimeout(timer);
+      this.#interrupt = undefined;
+      return code;
+    });
+  }
+
+  #call(code: number): number | Promise<number> {
+    const w = this.#w;
+    const tool = this.#tools[(code >>> 3) & 0x3ff]!;
+    const options = code & HAS_OPTIONS ? w.toolOptions(this.#handle) : undefined;
+    const ctx = new LazyToolContext(this.#traceId, this.#requestId, code >>> 16, tool[0], undefined, undefined, w);
+    this.#ctx = ctx;
+    const timeoutMs = code & HAS_TIMEOUT ? w.callTimeout(this.#handle) : 0;
+    const seq = this.#seq;
+    let value: unknown;
+    try {
+      value = tool[2].call(tool[1], this.#request, options, ctx);
+    } catch (thrown) {
+      return w.fail(this.#handle, thrown, false, performance.now());
+    }
+    if ((typeof value === "object" && value !== null) || typeof value === "function") {
+      let then: unknown;
+      try {
+        then = (value as { then?: unknown }).then;
+      } catch (thrown) {
+        return w.fail(this.#handle, thrown, true, performance.now());
+      }
+      if (typeof then === "function") return this.#interruptible(this.#settle(value, then, seq), timeoutMs);
+    }
+    return this.#answered(value);
+  }
+
+  /** Adopts a promise or thenable without `Promise.resolve` on it: a throwing `then` is broken. */
+  async #settle(value: unknown, then: Function, seq: number): Promise<number> {
+    let broken = false;
+    let settled: unknown;
+    try {
+      settled = await new Promise((resolve, reject) => {
+        try {
+          then.call(value, resolve, reject);
+        } catch (thrown) {
+          broken = true;
+          reject(thrown);
+        }
+      });
+    } catch (thrown) {
+      return seq === this.#seq ? this.#w.fail(this.#handle, thrown, broken, performance.now()) : STALE;
+    }
+    return seq === this.#seq ? this.#answered(settled) : STALE;
+  }
+
+  #answered(value: unknown): number {
+    if (plainOutput(value)) {
+      this.#output = (value as { output: unknown }).output;
+      return this.#w.succeed(this.#handle, performance.now());
+    }
+    try {
+      this.#output = (value as { output?: unknown }).output;
+    } catch {
+      // Unreadable: the machine reports it as an invalid output.
+    }
+    return this.#w.succeedWith(this.#handle, value, performance.now());
+  }
+
+  #wait(): Promise<number> {
+    const ms = this.#w.waitMs(this.#handle);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const woke = new Promise<number>((resolve) => {
+      timer = setTimeout(() => resolve(this.#w.wake(this.#handle, performance.now())), delay(ms));
+    });
+    const code = this.#interruptible(woke, 0);
+    return Promise.resolve(code).then((c) => {
+      clearTimeout(timer);
+      return c;
+    });
+  }
+
+  #result(code: number): RunResult {
+    const w = this.#w;
+    let usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+    let costUsd: number | null = null;
+    if (code & HAS_SPEND) {
+      usage = { promptTokens: w.lastTokens(0), completionTokens: w.lastTokens(1), totalTokens: w.lastTokens(2) };
+      const cost = w.lastCost();
+      costUsd = Number.isNaN(cost) ? null : cost;
+    }
+    return {
+      output: this.#output,
+      toolName: this.#tools[(code >>> 3) & 0x3ff]![0],
+      attempts: code >>> 16,
+      cached: false,
+      usage,
+      costUsd,
+      message: code & HAS_MESSAGE ? w.lastMessage() : null,
+      traceId: this.#traceId,
+      requestId: this.#requestId,
+      elapsedMs: performance.now() - this.#started,
+    } as RunResult;
+  }
+
+  #error(code: number): unknown {
+    const raw = this.#w.lastError() as Record<string, unknown>;
+    raw.traceId = this.#traceId;
+    raw.requestId = this.#requestId;
+    if (code & KEEP_OUTPUT) raw.output = this.#output;
+    return toError(raw);
+  }
+}

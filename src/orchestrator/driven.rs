@@ -1,0 +1,143 @@
+//! The orchestrator for a driver of its own (the TypeScript driver through
+//! the bindings): plan a run into a [`RunMachine`], then hand out the shared
+//! policies and report the machine's events. The driver performs the
+//! actions; every decision stays in the machine.
+
+use super::{Inner, Orchestrator, RunOptions};
+use crate::error::OrchestratorError;
+use crate::event::{Event, EventKind};
+use crate::payload::Payload;
+use crate::planning::PlanEntry;
+use crate::platform::{AbortReason, Tool};
+use crate::reliability::idempotency::validate_key;
+use crate::reliability::{Budget, Spend};
+use crate::run::{Deadline, Limits, Policies, RunMachine, Step};
+use crate::trace::TraceIds;
+
+/// A run planned for a driver: its machine and its candidates (the machine's
+/// `Call::step` indexes `candidates`).
+pub struct Begun {
+    /// The run's decisions.
+    pub machine: RunMachine,
+    /// The tools it may call, in plan order, with their options.
+    pub candidates: Vec<PlanEntry>,
+    /// Its time limits.
+    pub limits: Limits,
+}
+
+/// The earlier of `timeoutMs` and `budget.timeMs`, from `started`.
+pub(super) fn limits_of<V>(
+    inner_attempt_ms: Option<f64>,
+    options: &RunOptions<V>,
+    budget: &Budget,
+    started: f64,
+) -> Limits {
+    let deadline = [
+        options.timeout_ms.map(|ms| Deadline {
+            at: started + ms,
+            reason: AbortReason::Deadline,
+        }),
+        budget.time_ms.map(|ms| Deadline {
+            at: started + ms,
+            reason: AbortReason::TimeBudget,
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .min_by(|a, b| a.at.total_cmp(&b.at));
+    Limits {
+        deadline,
+        timeout_ms: options.timeout_ms,
+        attempt_timeout_ms: options.attempt_timeout_ms.or(inner_attempt_ms),
+        first_chunk_timeout_ms: options.chunks.as_ref().and(options.first_chunk_timeout_ms),
+    }
+}
+
+/// The machine's view of `candidates`: providers and estimates.
+pub(super) fn steps_of<V: Payload>(inner: &Inner<V>, request: &V, candidates: &[PlanEntry]) -> Vec<Step> {
+    candidates
+        .iter()
+        .map(|entry| Step {
+            tool_name: entry.tool_name.clone(),
+            provider: inner.provider_of(&entry.tool_name).to_owned(),
+            rule: entry.rule.clone(),
+            estimate: inner
+                .tools
+                .get(&entry.tool_name)
+                .map(|tool| tool.estimate(request, &entry.options))
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+impl<V: Payload> Orchestrator<V> {
+    /// Plans `request` into a machine for a driver that performs it itself.
+    /// Keyed runs (with idempotency on) are not for such drivers: `None`.
+    ///
+    /// # Errors
+    /// `invalid_request`, `unknown_tool`, `no_tool`.
+    pub fn begin(
+        &self,
+        request: &V,
+        options: &RunOptions<V>,
+        started: f64,
+    ) -> Result<Option<Begun>, OrchestratorError> {
+        let inner = &self.inner;
+        if let Some(key) = options
+            .idempotency_key
+            .as_deref()
+            .filter(|_| inner.reliability.idempotency_enabled)
+        {
+            validate_key(key)?;
+            return Ok(None);
+        }
+        let candidates = self.candidates(request, options.tool_name.as_deref(), options.tool_options.as_ref())?;
+        let budget = options.budget.unwrap_or_default();
+        let limits = limits_of(inner.reliability.attempt_timeout_ms, options, &budget, started);
+        let steps = steps_of(inner, request, &candidates);
+        let machine = RunMachine::new(steps, Spend::new(budget, started), limits, inner.events.is_some());
+        Ok(Some(Begun {
+            machine,
+            candidates,
+            limits,
+        }))
+    }
+
+    /// The policies every run of this orchestrator shares.
+    pub fn policies(&self) -> Policies<'_> {
+        Policies {
+            breakers: &self.inner.breakers,
+            retry: &self.inner.retry,
+        }
+    }
+
+    /// The host the orchestrator runs on.
+    pub fn platform(&self) -> &crate::platform::Platform {
+        &self.inner.platform
+    }
+
+    /// Whether anyone listens to events.
+    pub fn listening(&self) -> bool {
+        self.inner.events.is_some()
+    }
+
+    /// Reports a driven run's events.
+    pub fn emit_events(&self, ids: Option<&TraceIds>, events: Vec<EventKind>) {
+        let Some(sink) = &self.inner.events else {
+            return;
+        };
+        for kind in events {
+            sink.emit(&Event {
+                at: self.inner.platform.clock.wall_ms(),
+                trace_id: ids.map(|i| i.trace_id.clone()),
+                request_id: ids.map(|i| i.request_id.clone()),
+                kind,
+            });
+        }
+    }
+
+    /// The tool registered as `name`.
+    pub fn tool(&self, name: &str) -> Option<&std::rc::Rc<dyn Tool<V>>> {
+        self.inner.tools.get(name)
+    }
+}

@@ -1,0 +1,434 @@
+//! The bindings of the TypeScript driver (`js/driver.ts`): a table of runs,
+//! each a [`RunMachine`], fed by synchronous calls that carry numbers and
+//! answer with a packed action. The driver awaits tools and timers in the
+//! host's own event loop; nothing here awaits, and no closure or promise is
+//! made on the common path. Keyed, streaming and `validate` runs, and plans
+//! that reach a built-in tool, answer [`SLOW`]: the driver hands them to the
+//! async Rust driver (`WasmOrchestrator::run`), which drives the same machine.
+
+use serde_json::Value;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+
+use super::convert::{self, HostTools};
+use super::errors::{error_to_js, tool_error_from_js};
+use super::guard::describe;
+use super::js_tool::output_from_js;
+use super::js_value::{from_json, JsPayload};
+use super::WasmOrchestrator;
+use crate::error::{OrchestratorError, ToolError};
+use crate::orchestrator::Orchestrator;
+use crate::planning::PlanEntry;
+use crate::platform::{AbortReason, Usage};
+use crate::run::{Action, Call, RunMachine};
+use crate::trace::TraceIds;
+
+/// `begin`'s answer for a run the Rust driver performs.
+pub const SLOW: u32 = u32::MAX;
+
+// Action codes: the kind in bits 0-2.
+const CALL: u32 = 1;
+const WAIT: u32 = 2;
+const DONE: u32 = 3;
+const FAIL: u32 = 4;
+// CALL: tool index in bits 3-12, attempt from bit 16; flags:
+const HAS_OPTIONS: u32 = 1 << 13;
+const HAS_TIMEOUT: u32 = 1 << 14;
+// DONE: tool index in bits 3-12, attempts from bit 16; flags:
+const HAS_SPEND: u32 = 1 << 13;
+const HAS_MESSAGE: u32 = 1 << 14;
+// FAIL: the last output goes with the error.
+const KEEP_OUTPUT: u32 = 1 << 3;
+// `begin` flags above the handle (bits 0-19).
+const HAS_IDS: u32 = 1 << 21;
+const HAS_DEADLINE: u32 = 1 << 22;
+const HANDLE_MASK: u32 = (1 << 20) - 1;
+const MAX_RUNS: usize = HANDLE_MASK as usize - 1;
+
+/// One run in flight.
+struct Slot {
+    machine: RunMachine,
+    candidates: Vec<PlanEntry>,
+    /// Candidate index to JS tool index.
+    tools: Vec<u32>,
+    ids: Option<TraceIds>,
+    call: Option<Call>,
+    wait_ms: f64,
+    message: Option<Value>,
+}
+
+/// What the last run to end left for the driver to read at once.
+#[derive(Default)]
+struct Last {
+    usage: Usage,
+    cost_usd: Option<f64>,
+    message: Option<Value>,
+    error: Option<OrchestratorError>,
+}
+
+/// The runs the TypeScript driver performs, and the JS tools it calls.
+#[derive(Default)]
+pub struct Driven {
+    tools: HostTools,
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    last: Last,
+}
+
+impl Driven {
+    pub fn new(tools: HostTools) -> Self {
+        Self {
+            tools,
+            ..Self::default()
+        }
+    }
+
+    fn insert(&mut self, slot: Slot) -> Option<u32> {
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None if self.slots.len() < MAX_RUNS => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+            None => return None,
+        };
+        *self.slots.get_mut(index)? = Some(slot);
+        u32::try_from(index + 1).ok()
+    }
+
+    fn slot(&mut self, handle: u32) -> Option<&mut Slot> {
+        let index = ((handle & HANDLE_MASK) as usize).checked_sub(1)?;
+        self.slots.get_mut(index)?.as_mut()
+    }
+
+    fn remove(&mut self, handle: u32) -> Option<Slot> {
+        let index = ((handle & HANDLE_MASK) as usize).checked_sub(1)?;
+        let slot = self.slots.get_mut(index)?.take()?;
+        self.free.push(index);
+        Some(slot)
+    }
+}
+
+fn pack(kind: u32, index: u32, count: u32, flags: u32) -> u32 {
+    kind | ((index & 0x3ff) << 3) | flags | (count.min(0xffff) << 16)
+}
+
+impl WasmOrchestrator {
+    /// Applies `input` to run `handle`'s machine, reports its events, and
+    /// packs the action it answers; a run that ends leaves its table slot.
+    /// The listener runs after the table is released: it may start runs of its own.
+    fn step(&self, handle: u32, input: impl FnOnce(&Orchestrator<JsPayload>, &mut Slot) -> Action) -> u32 {
+        let mut events = None;
+        let code = self.step_quietly(handle, input, &mut events);
+        if let Some((ids, events)) = events {
+            self.inner.emit_events(ids.as_ref(), events);
+        }
+        code
+    }
+
+    fn step_quietly(
+        &self,
+        handle: u32,
+        input: impl FnOnce(&Orchestrator<JsPayload>, &mut Slot) -> Action,
+        events: &mut Option<(Option<TraceIds>, Vec<crate::event::EventKind>)>,
+    ) -> u32 {
+        let mut driven = self.driven.borrow_mut();
+        let Some(slot) = driven.slot(handle) else {
+            return pack(FAIL, 0, 0, 0);
+        };
+        let action = input(&self.inner, slot);
+        if slot.machine.has_events() {
+            *events = Some((slot.ids.clone(), slot.machine.take_events()));
+        }
+        let code = match action {
+            Action::Call(call) => {
+                let tool = slot.tools.get(call.step).copied().unwrap_or(0);
+                let options = slot.candidates.get(call.step).is_some_and(|e| !e.options.is_null());
+                let flags =
+                    if options { HAS_OPTIONS } else { 0 } | if call.timeout_ms.is_some() { HAS_TIMEOUT } else { 0 };
+                let code = pack(CALL, tool, call.attempt, flags);
+                slot.call = Some(call);
+                return code;
+            }
+            Action::Wait { delay_ms } => {
+                slot.wait_ms = delay_ms;
+                return pack(WAIT, 0, 0, 0);
+            }
+            Action::Done(done) => {
+                let tool = slot.tools.get(done.step).copied().unwrap_or(0);
+                let spent = done.usage != Usage::default() || done.cost_usd.is_some();
+                let flags = if spent { HAS_SPEND } else { 0 } | if slot.message.is_some() { HAS_MESSAGE } else { 0 };
+                driven.last = Last {
+                    usage: done.usage,
+                    cost_usd: done.cost_usd,
+                    message: slot.message.take(),
+                    error: None,
+                };
+                pack(DONE, tool, done.attempts, flags)
+            }
+            Action::Fail(failed) => {
+                let flags = if failed.keep_output { KEEP_OUTPUT } else { 0 };
+                driven.last = Last {
+                    error: Some(failed.error),
+                    ..Last::default()
+                };
+                pack(FAIL, 0, 0, flags)
+            }
+        };
+        driven.remove(handle);
+        code
+    }
+
+    /// Plans a run: the handle and its flags, or [`SLOW`]. A run that cannot
+    /// begin (bad options, no tool) is [`SLOW`] too: the Rust driver reports
+    /// it, with its ids, exactly as it reports every such error.
+    fn begin_run(&self, request: JsValue, options: &JsValue, now: f64, request_id: Option<String>) -> u32 {
+        // Options are read (guarded, getters and all) before the table is borrowed.
+        let Ok((options, signal)) = convert::run_options_from_js(options) else {
+            return SLOW;
+        };
+        let mut driven = self.driven.borrow_mut();
+        if options.validate.is_some() || signal.is_some() {
+            return SLOW;
+        }
+        let from_options = options.trace_id.is_some() || options.request_id.is_some() || options.traceparent.is_some();
+        let (ids, invalid) = match (from_options, request_id) {
+            (false, None) => (None, None),
+            (_, rid) => {
+                let rid = options.request_id.as_deref().or(rid.as_deref());
+                let random = self.inner.platform().random.as_ref();
+                let (ids, invalid) =
+                    TraceIds::checked(options.trace_id.as_deref(), rid, options.traceparent.as_deref(), random);
+                (Some(ids), invalid)
+            }
+        };
+        if invalid.is_some() {
+            return SLOW;
+        }
+        let request = JsPayload(request);
+        let begun = match self.inner.begin(&request, &options, now) {
+            Ok(Some(begun)) => begun,
+            Ok(None) | Err(_) => return SLOW,
+        };
+        let tools: Option<Vec<u32>> = begun
+            .candidates
+            .iter()
+            .map(|e| driven.tools.index.get(&e.tool_name).copied())
+            .collect();
+        let Some(tools) = tools else {
+            return SLOW;
+        };
+        let deadline = begun.limits.deadline.is_some();
+        let flags = if from_options { HAS_IDS } else { 0 } | if deadline { HAS_DEADLINE } else { 0 };
+        let slot = Slot {
+            machine: begun.machine,
+            candidates: begun.candidates,
+            tools,
+            ids,
+            call: None,
+            wait_ms: 0.0,
+            message: None,
+        };
+        match driven.insert(slot) {
+            Some(handle) => handle | flags,
+            None => SLOW,
+        }
+    }
+}
+
+impl WasmOrchestrator {
+    fn call_tool_name(&self, handle: u32) -> String {
+        let mut driven = self.driven.borrow_mut();
+        let slot = driven.slot(handle);
+        let entry = slot.and_then(|s| s.call.as_ref().and_then(|c| s.candidates.get(c.step)));
+        entry.map(|e| e.tool_name.clone()).unwrap_or_default()
+    }
+}
+
+fn stop_reason(code: u32) -> AbortReason {
+    match code {
+        2 => AbortReason::Deadline,
+        3 => AbortReason::TimeBudget,
+        _ => AbortReason::Aborted,
+    }
+}
+
+#[wasm_bindgen]
+impl WasmOrchestrator {
+    /// Plans a run for the TypeScript driver: its handle with flags (bit 21:
+    /// ids came from the options, bit 22: it has a deadline), or `0xffffffff`
+    /// for the Rust driver (keyed runs, `validate`, a `signal`, a built-in
+    /// tool in the plan, a run that cannot begin).
+    pub fn begin(&self, request: JsValue, options: JsValue, now: f64, request_id: Option<String>) -> u32 {
+        self.begin_run(request, &options, now, request_id)
+    }
+
+    /// Input: the run starts at `now`; answers the first action.
+    pub fn start(&self, handle: u32, now: f64) -> u32 {
+        self.step(handle, |o, s| s.machine.start(o.policies(), now))
+    }
+
+    /// Input: the call answered a plain `{ output }` (nothing else to read).
+    pub fn succeed(&self, handle: u32, now: f64) -> u32 {
+        self.step(handle, |_, s| s.machine.succeeded(now, None, None))
+    }
+
+    /// Input: the call answered `value`, which also carries usage, cost or a
+    /// message (read and checked here), or is not plainly `{ output }`.
+    #[wasm_bindgen(js_name = succeedWith)]
+    pub fn succeed_with(&self, handle: u32, value: JsValue, now: f64) -> u32 {
+        let name = self.call_tool_name(handle);
+        let read = output_from_js(&name, value);
+        self.step(handle, |o, s| match read {
+            Ok(out) => {
+                s.message = out.message;
+                s.machine.succeeded(now, out.usage, out.cost_usd)
+            }
+            Err(error) => failed(o, s, now, error),
+        })
+    }
+
+    /// Input: the call threw or rejected with `thrown` (`broken`: its
+    /// promise's `then` threw).
+    pub fn fail(&self, handle: u32, thrown: JsValue, broken: bool, now: f64) -> u32 {
+        // Classified (reading the thrown value's properties) before the table is borrowed.
+        let error = if broken {
+            let message = format!("its promise is broken: {}", describe(&thrown));
+            ToolError::invalid_output(&self.call_tool_name(handle), message).with_retryable(false)
+        } else {
+            tool_error_from_js(thrown)
+        };
+        self.step(handle, |o, s| failed(o, s, now, error))
+    }
+
+    /// Input: the call passed its attempt timeout.
+    #[wasm_bindgen(js_name = timedOut)]
+    pub fn timed_out(&self, handle: u32, now: f64) -> u32 {
+        self.step(handle, |o, s| {
+            let error = s
+                .call
+                .as_ref()
+                .map_or_else(|| ToolError::timeout("attempt timed out"), Call::timeout_error);
+            failed(o, s, now, error)
+        })
+    }
+
+    /// Input: the wait ended.
+    pub fn wake(&self, handle: u32, now: f64) -> u32 {
+        self.step(handle, |o, s| s.machine.woke(o.policies(), now))
+    }
+
+    /// Input: the run stopped (1: its signal, 2: `timeoutMs`, 3: `budget.timeMs`).
+    pub fn stop(&self, handle: u32, reason: u32, now: f64) -> u32 {
+        self.step(handle, |_, s| s.machine.stopped(now, stop_reason(reason)))
+    }
+
+    /// The current call's options (when its code says it has them).
+    #[wasm_bindgen(js_name = toolOptions)]
+    pub fn tool_options(&self, handle: u32) -> JsValue {
+        let mut driven = self.driven.borrow_mut();
+        let Some(slot) = driven.slot(handle) else {
+            return JsValue::UNDEFINED;
+        };
+        let entry = slot.call.as_ref().and_then(|c| slot.candidates.get(c.step));
+        entry
+            .and_then(|e| from_json(&e.options).ok())
+            .unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// The current call's attempt timeout, ms.
+    #[wasm_bindgen(js_name = callTimeout)]
+    pub fn call_timeout(&self, handle: u32) -> f64 {
+        let mut driven = self.driven.borrow_mut();
+        let slot = driven.slot(handle);
+        slot.and_then(|s| s.call.as_ref()?.timeout_ms).unwrap_or(0.0)
+    }
+
+    /// The wait the last `WAIT` asked for, ms.
+    #[wasm_bindgen(js_name = waitMs)]
+    pub fn wait_ms(&self, handle: u32) -> f64 {
+        self.driven.borrow_mut().slot(handle).map_or(0.0, |s| s.wait_ms)
+    }
+
+    /// The run's deadline as (monotonic ms, reason code), or `NaN`.
+    #[wasm_bindgen(js_name = deadlineAt)]
+    pub fn deadline_at(&self, handle: u32) -> Vec<f64> {
+        let mut driven = self.driven.borrow_mut();
+        let deadline = driven.slot(handle).and_then(|s| s.machine.limits().deadline);
+        match deadline {
+            Some(d) => vec![d.at, if d.reason == AbortReason::TimeBudget { 3.0 } else { 2.0 }],
+            None => Vec::new(),
+        }
+    }
+
+    /// A run's ids when they came from its options: `[traceId, requestId]`.
+    pub fn ids(&self, handle: u32) -> Vec<String> {
+        let mut driven = self.driven.borrow_mut();
+        match driven.slot(handle).and_then(|s| s.ids.clone()) {
+            Some(ids) => vec![ids.trace_id, ids.request_id],
+            None => Vec::new(),
+        }
+    }
+
+    /// The JS tools: `[name, this, execute]` each, by index.
+    #[wasm_bindgen(js_name = hostTools)]
+    pub fn host_tools(&self) -> js_sys::Array {
+        let driven = self.driven.borrow();
+        driven
+            .tools
+            .parts
+            .iter()
+            .map(|(name, this, execute)| JsValue::from(js_sys::Array::of3(&JsValue::from_str(name), this, execute)))
+            .collect::<js_sys::Array>()
+    }
+
+    /// The last run to end: tokens `i` (0 prompt, 1 completion, 2 total).
+    #[wasm_bindgen(js_name = lastTokens)]
+    pub fn last_tokens(&self, i: u32) -> f64 {
+        let usage = self.driven.borrow().last.usage;
+        let n = match i {
+            0 => usage.prompt_tokens,
+            1 => usage.completion_tokens,
+            _ => usage.total_tokens,
+        };
+        n as f64
+    }
+
+    /// The last run to end: its cost, `NaN` for none.
+    #[wasm_bindgen(js_name = lastCost)]
+    pub fn last_cost(&self) -> f64 {
+        self.driven.borrow().last.cost_usd.unwrap_or(f64::NAN)
+    }
+
+    /// The last run to end: the tool's message.
+    #[wasm_bindgen(js_name = lastMessage)]
+    pub fn last_message(&self) -> JsValue {
+        let message = self.driven.borrow_mut().last.message.take();
+        message.as_ref().map_or(JsValue::NULL, convert::json_to_js)
+    }
+
+    /// The last run to fail (or not begin): its error as a plain object.
+    #[wasm_bindgen(js_name = lastError)]
+    pub fn last_error(&self) -> JsValue {
+        let error = self.driven.borrow_mut().last.error.take();
+        error.map_or(JsValue::UNDEFINED, |e| error_to_js(&e).into())
+    }
+
+    /// A `traceparent` for a call of the run with trace id `trace_id`.
+    #[wasm_bindgen(js_name = traceparentFor)]
+    pub fn traceparent_for(&self, trace_id: &str) -> String {
+        let random = self.inner.platform().random.as_ref();
+        TraceIds::resolve(Some(trace_id), Some(""), None, random).traceparent(random)
+    }
+
+    /// Whether `onEvent` is set (the driver then passes request ids in).
+    pub fn listening(&self) -> bool {
+        self.inner.listening()
+    }
+}
+
+fn failed(o: &Orchestrator<JsPayload>, s: &mut Slot, now: f64, error: ToolError) -> Action {
+    let unit = o.platform().random.unit_f64();
+    let wall = o.platform().clock.wall_ms();
+    s.machine.failed(o.policies(), now, wall, unit, error)
+}
