@@ -32,7 +32,7 @@ build-tools:
 pkg: build-tools
 	./scripts/build-pkg.sh
 
-## The benchmarks: one table (overhead vs cockatiel and the wasm floor, scenarios on the
+## The benchmarks: one table (overhead vs cockatiel, scenarios on the
 ## mock provider, workerd throughput, planning scale, size, instantiate, timers, memory).
 bench: build-tools
 	./scripts/bench.sh

@@ -1,11 +1,10 @@
 // Overhead per run() over a no-op async tool, in one process, interleaved rounds (tinybench):
 // a raw call, cockatiel retry + breaker, ours with the same policy, ours planning over 10
-// rules, ours with idempotency on memoryStore (miss and hit), and the wasm floor: an export
-// that only calls the JS tool and returns its promise's value.
+// rules, ours with a request id passed in, and ours with idempotency on memoryStore (miss and
+// hit; these go through the async Rust driver).
 import { Bench } from "tinybench";
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleAll, retry, wrap } from "cockatiel";
 import { ReliableOrchestrator, RuleBasedPlanner, rules, memoryStore } from "reliable-orchestrator";
-import { benchFloor } from "../pkg/generated/reliable_orchestrator.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 400);
@@ -41,9 +40,9 @@ export async function overhead() {
     "(b) cockatiel retry + breaker": () => cockatielPolicy.execute(() => rawTool(request)),
     "(c) ours, same policy": () => plain.run(request),
     "(d) ours, 10 rules": () => tenRules.run(request),
+    "(c') ours, with { requestId }": () => plain.run(request, { requestId: "req-1" }),
     "(e) ours, idempotency miss": () => keyed.run(request, { idempotencyKey: `m${miss++}` }),
     "(e) ours, idempotency hit": () => keyed.run(request, { idempotencyKey: "hit" }),
-    "wasm floor (call JS tool, return its value)": () => benchFloor(noop, request),
   };
   const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, { p50: [], p99: [], mean: [] }]));
   for (let round = 0; round < ROUNDS; round++) {

@@ -23,6 +23,8 @@ const HAS_MESSAGE = 1 << 14;
 const KEEP_OUTPUT = 1 << 3;
 /** A call's outcome that arrived after the run moved on (a timeout fired first). */
 const STALE = -1;
+/** `#call` left a native promise in `#pending` for `drive` to await. */
+const PENDING = -2;
 /** setTimeout fires at once for delays above 2^31-1 ms. */
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
@@ -36,6 +38,28 @@ function stopError(name: string, message: string): Error {
 
 function delay(ms: number): number {
   return ms > 0 ? Math.min(Math.ceil(ms), MAX_TIMEOUT_MS) : 0;
+}
+
+const promiseThen = Promise.prototype.then;
+
+/**
+ * Whether `value` is an untouched native promise, which `await` adopts without running user
+ * code: its own `then` and `constructor` are the built-ins (an own or overridden one could throw,
+ * which is a broken promise, not a rejection).
+ */
+function nativePromise(value: unknown, then: Function): value is Promise<unknown> {
+  try {
+    return (
+      then === promiseThen &&
+      value instanceof Promise &&
+      Object.getPrototypeOf(value) === Promise.prototype &&
+      !Object.prototype.hasOwnProperty.call(value, "constructor") &&
+      Promise.prototype.constructor === Promise
+    );
+  } catch {
+    // A Proxy's trap threw: adopt it the general way, where a throw is a broken promise.
+    return false;
+  }
 }
 
 /** Whether `value` is plainly `{ output }`: nothing else the machine must read or check. */
@@ -91,6 +115,8 @@ class Run {
   #seq = 0;
   #ctx: LazyToolContext | undefined;
   #deadline: ReturnType<typeof setTimeout> | undefined;
+  /** The native promise `#call` left for `drive` to await. */
+  #pending: Promise<unknown> | undefined;
   /** Ends the current call or wait early, with the code a timer got. */
   #interrupt: ((code: number) => void) | undefined;
 
@@ -126,8 +152,24 @@ class Run {
     try {
       for (;;) {
         const kind = code & 7;
-        if (kind === CALL) code = await this.#call(code);
-        else if (kind === WAIT) code = await this.#wait();
+        if (kind === CALL) {
+          const called = this.#call(code);
+          if (called !== PENDING) {
+            code = typeof called === "number" ? called : await called;
+            continue;
+          }
+          // The common case inline (no extra async frame): a native promise, no timer.
+          const pending = this.#pending!;
+          this.#pending = undefined;
+          let settled: unknown;
+          try {
+            settled = await pending;
+          } catch (thrown) {
+            code = this.#w.fail(this.#handle, thrown, false, performance.now());
+            continue;
+          }
+          code = this.#answered(settled);
+        } else if (kind === WAIT) code = await this.#wait();
         else if (kind === DONE) return this.#result(code);
         else throw this.#error(code);
       }
@@ -176,7 +218,12 @@ class Run {
       } catch (thrown) {
         return w.fail(this.#handle, thrown, true, performance.now());
       }
-      if (typeof then === "function") return this.#interruptible(this.#settle(value, then, seq), timeoutMs);
+      if (typeof then !== "function") return this.#answered(value);
+      if (timeoutMs === 0 && this.#deadline === undefined && nativePromise(value, then)) {
+        this.#pending = value;
+        return PENDING;
+      }
+      return this.#interruptible(this.#settle(value, then, seq), timeoutMs);
     }
     return this.#answered(value);
   }
@@ -186,7 +233,9 @@ class Run {
     let broken = false;
     let settled: unknown;
     try {
-      settled = await new Promise((resolve, reject) => {
+      settled = nativePromise(value, then)
+        ? await value
+        : await new Promise((resolve, reject) => {
         try {
           then.call(value, resolve, reject);
         } catch (thrown) {

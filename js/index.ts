@@ -8,9 +8,10 @@ import { RunStream } from "./stream.js";
 import { abortContext, makeContext } from "./context.js";
 import { Driver } from "./driver.js";
 
-/** Request ids for the driver; where `crypto.randomUUID` is missing (Node 18, insecure pages) every run goes to the Rust driver. */
-const uuid: (() => string) | undefined =
-  typeof globalThis.crypto?.randomUUID === "function" ? () => globalThis.crypto.randomUUID() : undefined;
+import { uuidSource } from "./uuid.js";
+
+/** Request ids for the driver; without `crypto.getRandomValues` every run goes to the Rust driver. */
+const uuid = uuidSource();
 
 export * from "./types.js";
 export { OrchestratorError, ToolExecutionError, BudgetExceeded, ConflictError, StreamInterrupted } from "./errors.js";
@@ -101,6 +102,19 @@ export class ReliableOrchestrator<Tools extends ToolSet = ToolSet> {
         ),
       (reason) => controller.abort(reason),
     );
+  }
+
+  /**
+   * A dry run of planning: the tools the rules pick for `request`, in order, defaults last,
+   * before breakers are considered (nothing is called).
+   * @throws OrchestratorError with code `no_tool` when nothing matches and there is no default.
+   */
+  plan(request: unknown): Array<keyof Tools & string> {
+    try {
+      return this.#inner.plan(request) as Array<keyof Tools & string>;
+    } catch (raw) {
+      throw toError(raw);
+    }
   }
 
   /** Every provider's breaker as a call now would meet it. */

@@ -326,12 +326,15 @@ impl RunMachine {
     fn admitted(&mut self, fitted_max_tokens: Option<u64>) -> Action {
         self.attempt += 1;
         self.calls += 1;
-        let (attempt, tool_name) = (self.attempt, self.current().tool_name.clone());
-        self.emit(|| EventKind::Attempt {
-            tool_name,
-            attempt,
-            fitted_max_tokens,
-        });
+        let attempt = self.attempt;
+        if self.listening {
+            let tool_name = self.current().tool_name.clone();
+            self.emit(|| EventKind::Attempt {
+                tool_name,
+                attempt,
+                fitted_max_tokens,
+            });
+        }
         let (timeout_ms, first_chunk) = match (self.limits.attempt_timeout_ms, self.limits.first_chunk_timeout_ms) {
             (attempt, Some(first)) if attempt.is_none_or(|a| first < a) => (Some(first), true),
             (attempt, _) => (attempt, false),

@@ -11,7 +11,6 @@ mod convert;
 mod driver;
 mod errors;
 mod fetch;
-mod floor;
 mod guard;
 mod host;
 mod js_events;
@@ -112,6 +111,17 @@ impl WasmOrchestrator {
     #[wasm_bindgen(js_name = circuitStates)]
     pub fn circuit_states(&self) -> JsValue {
         convert::plain(&self.inner.circuit_states())
+    }
+
+    /// A dry run of planning: the tools the rules pick for `request`, in
+    /// order, defaults last, before breakers are considered.
+    ///
+    /// # Errors
+    /// A plain error object (`no_tool`).
+    pub fn plan(&self, request: JsValue) -> Result<Vec<String>, JsValue> {
+        self.inner
+            .plan(&JsPayload(request))
+            .map_err(|e| errors::error_to_js(&e).into())
     }
 
     /// Keyed executions under way in this isolate (bounded by the keys in use).

@@ -106,9 +106,16 @@ impl BreakerRegistry {
             // Cannot happen with providers of registered tools; never refuse a call for it.
             return (Some(Permit::untracked(self)), None);
         }
-        let breaker = breakers
-            .entry(provider.to_owned())
-            .or_insert_with(|| CircuitBreaker::new(self.configs.for_provider(provider)));
+        if !breakers.contains_key(provider) {
+            // Only a provider's first call makes its breaker (and allocates its name).
+            breakers.insert(
+                provider.to_owned(),
+                CircuitBreaker::new(self.configs.for_provider(provider)),
+            );
+        }
+        let Some(breaker) = breakers.get_mut(provider) else {
+            return (Some(Permit::untracked(self)), None);
+        };
         let (admitted, transition) = breaker.try_acquire(now);
         let transition = transition.map(|transition| BreakerTransition {
             provider: provider.to_owned(),
