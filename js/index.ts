@@ -109,9 +109,9 @@ export class ReliableOrchestrator<Tools extends ToolSet = ToolSet> {
    * before breakers are considered (nothing is called).
    * @throws OrchestratorError with code `no_tool` when nothing matches and there is no default.
    */
-  plan(request: unknown): Array<keyof Tools & string> {
+  plan(request: unknown): string[] {
     try {
-      return this.#inner.plan(request) as Array<keyof Tools & string>;
+      return this.#inner.plan(request) as string[];
     } catch (raw) {
       throw toError(raw);
     }

@@ -86,7 +86,7 @@ fn after_the_timeout_a_half_open_probe_is_admitted_and_closes_the_breaker() {
         attempt("backup", 1),
     ];
     assert_eq!(other.take_events(), events);
-    assert_eq!(done(probe.succeeded(None, None)).attempts, 1);
+    assert_eq!(done(probe.succeeded(rig.now(), None, None)).attempts, 1);
     let closed = tripped("openai", "half_open", "closed", "probe_succeeded");
     assert_eq!(probe.take_events(), vec![closed]);
     assert_eq!(rig.state("openai").state, CircuitState::Closed);

@@ -52,7 +52,7 @@ fn usage_charged_past_the_limit_fails_keeping_the_output() {
     let mut m = rig.machine_with(vec![estimated(50)], tokens(100.0), Limits::default());
     call(rig.start(&mut m));
     m.take_events();
-    let over = budget_failed(m.succeeded(Some(Usage::new(80, 40, None)), None));
+    let over = budget_failed(m.succeeded(rig.now(), Some(Usage::new(80, 40, None)), None));
     assert_eq!(over, (BudgetType::Tokens, 100.0, 120.0, None, true));
     assert_eq!(m.take_events(), vec![budget_event("tokens", 100.0, 120.0, None)]);
 }

@@ -146,7 +146,7 @@ fn exhausted_retries_fall_back_and_the_fallback_answers() {
         usage: Usage::default(),
         cost_usd: None,
     };
-    assert_eq!(done(m.succeeded(None, None)), answer);
+    assert_eq!(done(m.succeeded(rig.now(), None, None)), answer);
 }
 
 #[test]
@@ -185,7 +185,10 @@ fn success_reports_usage_summed_across_failed_attempts() {
         usage: Usage::new(30, 15, None),
         cost_usd: Some(0.75),
     };
-    assert_eq!(done(m.succeeded(Some(Usage::new(20, 10, None)), Some(0.5))), answer);
+    assert_eq!(
+        done(m.succeeded(rig.now(), Some(Usage::new(20, 10, None)), Some(0.5))),
+        answer
+    );
 }
 
 /// Every action of one run through a retry, a fallback and a success.
@@ -194,7 +197,7 @@ fn retry_then_fallback(rig: &Rig, m: &mut RunMachine) -> Vec<Call> {
     assert_eq!(wait(rig.fail(m, down())), 1000.0);
     seen.push(call(rig.wake(m, 1000.0)));
     seen.push(call(rig.fail(m, down())));
-    assert_eq!(done(m.succeeded(None, None)).attempts, 3);
+    assert_eq!(done(m.succeeded(rig.now(), None, None)).attempts, 3);
     seen
 }
 
