@@ -8,10 +8,9 @@ import { toError } from "./errors.js";
 import { LazyToolContext } from "./context.js";
 import type { RunResult } from "./types.js";
 
-const SLOW = 0xffffffff;
-const HANDLE = (1 << 20) - 1;
-const HAS_IDS = 1 << 21;
-const HAS_DEADLINE = 1 << 22;
+const HANDLE = (1 << 18) - 1;
+const HAS_IDS = 1 << 18;
+const HAS_DEADLINE = 1 << 19;
 // Action codes: the kind in bits 0-2, a tool index in bits 3-12, a count from bit 16.
 const CALL = 1;
 const WAIT = 2;
@@ -29,6 +28,8 @@ const PENDING = -2;
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
 type HostTool = [name: string, self: unknown, execute: (...args: unknown[]) => unknown];
+/** By the orchestrator's tool index; `null` for a built-in tool (whose runs the Rust driver performs). */
+type HostTools = Array<HostTool | null>;
 
 function stopError(name: string, message: string): Error {
   const error = new Error(message);
@@ -75,13 +76,13 @@ function plainOutput(value: unknown): boolean {
 
 export class Driver {
   readonly #w: WasmOrchestrator;
-  readonly #tools: HostTool[];
+  readonly #tools: HostTools;
   readonly #listening: boolean;
   readonly #uuid: () => string;
 
   constructor(w: WasmOrchestrator, uuid: () => string) {
     this.#w = w;
-    this.#tools = w.hostTools() as HostTool[];
+    this.#tools = w.hostTools() as HostTools;
     this.#listening = w.listening();
     this.#uuid = uuid;
   }
@@ -91,20 +92,23 @@ export class Driver {
     const w = this.#w;
     const started = performance.now();
     const rid = this.#uuid();
-    const begun = w.begin(request, options, started, this.#listening || options !== undefined ? rid : undefined);
-    if (begun === SLOW) return undefined;
+    // One call plans and starts the run: handle and flags above 2^32, the first action below.
+    const packed = w.begin(request, options, started, this.#listening || options !== undefined ? rid : undefined);
+    if (packed < 0) return undefined;
+    const begun = (packed / 4294967296) >>> 0;
+    const first = packed >>> 0;
     const handle = begun & HANDLE;
     const ids = begun & HAS_IDS ? (w.ids(handle) as string[]) : undefined;
     const run = new Run(w, this.#tools, handle, request, ids?.[0] ?? rid, ids?.[1] ?? rid, started);
-    if (begun & HAS_DEADLINE) run.armDeadline();
-    return run.drive(w.start(handle, started)) as Promise<RunResult<O>>;
+    if (begun & HAS_DEADLINE && (first & 7) <= WAIT) run.armDeadline();
+    return run.drive(first) as Promise<RunResult<O>>;
   }
 }
 
 /** One run the driver performs. */
 class Run {
   readonly #w: WasmOrchestrator;
-  readonly #tools: HostTool[];
+  readonly #tools: HostTools;
   readonly #handle: number;
   readonly #request: unknown;
   readonly #traceId: string;
@@ -120,7 +124,7 @@ class Run {
   /** Ends the current call or wait early, with the code a timer got. */
   #interrupt: ((code: number) => void) | undefined;
 
-  constructor(w: WasmOrchestrator, tools: HostTool[], handle: number, request: unknown, traceId: string, requestId: string, started: number) {
+  constructor(w: WasmOrchestrator, tools: HostTools, handle: number, request: unknown, traceId: string, requestId: string, started: number) {
     this.#w = w;
     this.#tools = tools;
     this.#handle = handle;

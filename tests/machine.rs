@@ -108,6 +108,7 @@ fn rig(max_attempts: u32) -> Rig {
 
 fn step(tool_name: &str, provider: &str) -> Step {
     Step {
+        tool: 0,
         tool_name: tool_name.into(),
         provider: provider.into(),
         rule: None,

@@ -8,7 +8,7 @@ use crate::error::OrchestratorError;
 use crate::event::{Event, EventKind};
 use crate::payload::Payload;
 use crate::planning::PlanEntry;
-use crate::platform::{AbortReason, Tool};
+use crate::platform::{AbortReason, Tool, ToolEstimate};
 use crate::reliability::idempotency::validate_key;
 use crate::reliability::{Budget, Spend};
 use crate::run::{Deadline, Limits, Policies, RunMachine, Step};
@@ -57,15 +57,19 @@ pub(super) fn limits_of<V>(
 pub(super) fn steps_of<V: Payload>(inner: &Inner<V>, request: &V, candidates: &[PlanEntry]) -> Vec<Step> {
     candidates
         .iter()
-        .map(|entry| Step {
-            tool_name: entry.tool_name.clone(),
-            provider: inner.provider_of(&entry.tool_name).to_owned(),
-            rule: entry.rule.clone(),
-            estimate: inner
-                .tools
-                .get(&entry.tool_name)
-                .map(|tool| tool.estimate(request, &entry.options))
-                .unwrap_or_default(),
+        .map(|entry| {
+            let mut step = inner.steps.get(&entry.tool_name).cloned().unwrap_or_else(|| Step {
+                tool: usize::MAX,
+                tool_name: entry.tool_name.as_str().into(),
+                provider: super::DEFAULT_PROVIDER.into(),
+                rule: None,
+                estimate: ToolEstimate::default(),
+            });
+            step.rule.clone_from(&entry.rule);
+            if let Some(tool) = inner.tools.get(&entry.tool_name) {
+                step.estimate = tool.estimate(request, &entry.options);
+            }
+            step
         })
         .collect()
 }
@@ -134,6 +138,13 @@ impl<V: Payload> Orchestrator<V> {
                 kind,
             });
         }
+    }
+
+    /// The registered tools' names, in the order of [`Step::tool`].
+    pub fn tool_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.inner.tools.keys().cloned().collect();
+        names.sort_unstable();
+        names
     }
 
     /// The tool registered as `name`.

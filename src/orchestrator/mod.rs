@@ -98,6 +98,8 @@ pub(crate) struct Inner<V: Payload> {
     platform: Platform,
     planner: RuleBasedPlanner,
     tools: HashMap<String, Rc<dyn Tool<V>>>,
+    /// Each tool as the run machine sees it (shared names, its index, its provider).
+    steps: HashMap<String, crate::run::Step>,
     default_tools: Vec<String>,
     retry: RetryPolicy,
     breakers: Rc<BreakerRegistry>,
@@ -110,15 +112,6 @@ pub(crate) struct Inner<V: Payload> {
     streams: RefCell<HashMap<String, Rc<streaming::StreamRun>>>,
 }
 
-impl<V: Payload> Inner<V> {
-    /// The provider whose breaker guards `tool_name`.
-    fn provider_of(&self, tool_name: &str) -> &str {
-        self.tools
-            .get(tool_name)
-            .map_or(DEFAULT_PROVIDER, |t| provider_name(t.provider()))
-    }
-}
-
 /// The breaker a tool naming `provider` reports to.
 fn provider_name(provider: &str) -> &str {
     if provider.is_empty() {
@@ -126,6 +119,27 @@ fn provider_name(provider: &str) -> &str {
     } else {
         provider
     }
+}
+
+/// Each registered tool as a run-machine step: its index in name order, shared names.
+fn steps_of_tools<V: Payload>(tools: &HashMap<String, Rc<dyn Tool<V>>>) -> HashMap<String, crate::run::Step> {
+    let mut names: Vec<&String> = tools.keys().collect();
+    names.sort_unstable();
+    names
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, name)| {
+            let tool = tools.get(name)?;
+            let step = crate::run::Step {
+                tool: index,
+                tool_name: name.as_str().into(),
+                provider: provider_name(tool.provider()).into(),
+                rule: None,
+                estimate: crate::platform::ToolEstimate::default(),
+            };
+            Some((name.clone(), step))
+        })
+        .collect()
 }
 
 /// Builds an [`Orchestrator`]: config, tools, store and listener.
@@ -195,7 +209,9 @@ impl<V: Payload> OrchestratorBuilder<V> {
         let store = self.store.unwrap_or_else(|| Rc::new(MemoryKv::new(Rc::clone(&clock))));
         let providers = self.tools.values().map(|t| provider_name(t.provider()).to_owned());
         let breakers = BreakerRegistry::new(reliability.circuit_breakers.clone(), providers, clock);
+        let steps = steps_of_tools(&self.tools);
         let inner = Inner {
+            steps,
             breakers: Rc::new(breakers),
             retry: RetryPolicy::new(reliability.retry_policy.clone()),
             platform: self.platform,

@@ -43,13 +43,18 @@ pub struct Plan {
 #[derive(Clone, Debug, Default)]
 pub struct RuleBasedPlanner {
     rules: Vec<Rule>,
+    /// The options of a default tool (none), shared by every plan.
+    no_options: Rc<Value>,
 }
 
 impl RuleBasedPlanner {
     /// Orders `rules` by priority (stable).
     pub fn new(mut rules: Vec<Rule>) -> Self {
         rules.sort_by(|a, b| b.priority.total_cmp(&a.priority));
-        Self { rules }
+        Self {
+            rules,
+            no_options: Rc::new(Value::Null),
+        }
     }
 
     /// Compiles the `planner` config; `prefix` is its path (`planner`).
@@ -93,7 +98,7 @@ impl RuleBasedPlanner {
             });
         let from_defaults = defaults.iter().map(|name| PlanEntry {
             tool_name: name.clone(),
-            options: Rc::new(Value::Null),
+            options: Rc::clone(&self.no_options),
             rule: None,
         });
         for entry in from_rules.chain(from_defaults) {

@@ -12,13 +12,16 @@ use crate::platform::{AbortReason, ToolEstimate, Usage};
 use crate::reliability::{BreakerRegistry, BreakerTransition, CircuitState, Exceeded, GiveUp, Permit};
 use crate::reliability::{RetryDecision, RetryPolicy, Spend};
 
-/// One candidate tool of the plan, as the machine needs it.
+/// One candidate tool of the plan, as the machine needs it. Names are shared
+/// (`Rc<str>`): a run's steps are made from each tool's, without copying them.
 #[derive(Clone, Debug)]
 pub struct Step {
+    /// The tool's index among the orchestrator's registered tools (in name order).
+    pub tool: usize,
     /// The tool's registered name.
-    pub tool_name: String,
+    pub tool_name: Rc<str>,
     /// The provider whose breaker guards it.
-    pub provider: String,
+    pub provider: Rc<str>,
     /// The rule that chose it (`None`: explicit or a default).
     pub rule: Option<String>,
     /// What one call may use at most.
@@ -123,19 +126,6 @@ fn fail(error: OrchestratorError) -> Action {
     })
 }
 
-/// What `current` answers should the plan be empty (the machine never asks then).
-static NO_STEP: Step = Step {
-    tool_name: String::new(),
-    provider: String::new(),
-    rule: None,
-    estimate: ToolEstimate {
-        tokens: None,
-        cost_usd: None,
-        unpriced_model: None,
-        fit: None,
-    },
-};
-
 /// One run's attempts, from its plan to its end.
 pub struct RunMachine {
     steps: Vec<Step>,
@@ -238,8 +228,13 @@ impl RunMachine {
         })
     }
 
-    fn current(&self) -> &Step {
-        self.step_id().and_then(|i| self.steps.get(i)).unwrap_or(&NO_STEP)
+    /// The tool being tried (`None` only before a plan, or of an empty one).
+    fn current(&self) -> Option<&Step> {
+        self.step_id().and_then(|i| self.steps.get(i))
+    }
+
+    fn current_name(&self) -> String {
+        self.current().map(|s| s.tool_name.to_string()).unwrap_or_default()
     }
 
     /// The candidate index of the current tool.
@@ -248,7 +243,7 @@ impl RunMachine {
     }
 
     fn name_of(&self, i: usize) -> String {
-        self.steps.get(i).map(|s| s.tool_name.clone()).unwrap_or_default()
+        self.steps.get(i).map(|s| s.tool_name.to_string()).unwrap_or_default()
     }
 
     fn has_fallback(&self) -> bool {
@@ -291,7 +286,9 @@ impl RunMachine {
     /// Admits the next call: the current tool, or the ones after it.
     fn next_call(&mut self, p: Policies<'_>, now: f64) -> Action {
         loop {
-            let step = self.current();
+            let Some(step) = self.current() else {
+                return fail(OrchestratorError::NoTool);
+            };
             if let Some(model) = step
                 .estimate
                 .unpriced_model
@@ -328,7 +325,7 @@ impl RunMachine {
         self.calls += 1;
         let attempt = self.attempt;
         if self.listening {
-            let tool_name = self.current().tool_name.clone();
+            let tool_name = self.current_name();
             self.emit(|| EventKind::Attempt {
                 tool_name,
                 attempt,
@@ -353,10 +350,10 @@ impl RunMachine {
     /// Leaves the current tool for the next; `Some` ends the run when none is left.
     fn leave(&mut self, p: Policies<'_>, now: f64, reason: GiveUp) -> Option<Action> {
         if self.has_fallback() {
-            let from = self.current().tool_name.clone();
+            let from = self.current_name();
             self.index += 1;
             self.attempt = 0;
-            let to = self.current().tool_name.clone();
+            let to = self.current_name();
             self.emit(|| EventKind::Fallback {
                 from,
                 to,
@@ -378,7 +375,7 @@ impl RunMachine {
             }
         };
         Some(fail(OrchestratorError::ToolExecution {
-            tool_name: self.current().tool_name.clone(),
+            tool_name: self.current_name(),
             attempts: self.calls,
             category,
             cause: Some(Box::new(cause)),
@@ -391,7 +388,7 @@ impl RunMachine {
         let mut providers: Vec<&str> = steps
             .iter()
             .filter_map(|&i| self.steps.get(i))
-            .map(|s| s.provider.as_str())
+            .map(|s| &*s.provider)
             .collect();
         providers.sort_unstable();
         providers.dedup();
@@ -446,7 +443,9 @@ impl RunMachine {
             // This failure opened the breaker, or another run's did: a wait for a retry
             // the breaker would refuse helps nobody, so go to the fallback now.
             RetryDecision::Retry { .. }
-                if opened || (self.has_fallback() && p.breakers.is_open_at(&self.current().provider, now)) =>
+                if opened
+                    || (self.has_fallback()
+                        && self.current().is_some_and(|s| p.breakers.is_open_at(&s.provider, now))) =>
             {
                 RetryDecision::GiveUp(GiveUp::CircuitOpen)
             }
@@ -456,7 +455,7 @@ impl RunMachine {
         self.last_error = Some(error);
         match decision {
             RetryDecision::Fail => fail(OrchestratorError::ToolExecution {
-                tool_name: self.current().tool_name.clone(),
+                tool_name: self.current_name(),
                 attempts: self.calls,
                 category,
                 cause: self.last_error.clone().map(Box::new),
@@ -480,7 +479,7 @@ impl RunMachine {
             }
             return fail(self.budget(exceeded));
         }
-        let (tool_name, attempt) = (self.current().tool_name.clone(), self.attempt);
+        let (tool_name, attempt) = (self.current_name(), self.attempt);
         self.emit(|| EventKind::Retry {
             tool_name,
             attempt,

@@ -39,18 +39,17 @@ const HAS_SPEND: u32 = 1 << 13;
 const HAS_MESSAGE: u32 = 1 << 14;
 // FAIL: the last output goes with the error.
 const KEEP_OUTPUT: u32 = 1 << 3;
-// `begin` flags above the handle (bits 0-19).
-const HAS_IDS: u32 = 1 << 21;
-const HAS_DEADLINE: u32 = 1 << 22;
-const HANDLE_MASK: u32 = (1 << 20) - 1;
+// `begin` flags above the handle (bits 0-17); the whole stays below 2^20, so
+// `begun * 2^32 + action` is exact in an f64.
+const HAS_IDS: u32 = 1 << 18;
+const HAS_DEADLINE: u32 = 1 << 19;
+const HANDLE_MASK: u32 = (1 << 18) - 1;
 const MAX_RUNS: usize = HANDLE_MASK as usize - 1;
 
 /// One run in flight.
 struct Slot {
     machine: RunMachine,
     candidates: Vec<PlanEntry>,
-    /// Candidate index to JS tool index.
-    tools: Vec<u32>,
     ids: Option<TraceIds>,
     call: Option<Call>,
     wait_ms: f64,
@@ -69,18 +68,35 @@ struct Last {
 /// The runs the TypeScript driver performs, and the JS tools it calls.
 #[derive(Default)]
 pub struct Driven {
-    tools: HostTools,
+    /// By the orchestrator's tool index (`Step::tool`): `[name, this, execute]`
+    /// of a JS tool, `None` for a built-in one.
+    tools: Vec<Option<(String, JsValue, js_sys::Function)>>,
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
     last: Last,
 }
 
 impl Driven {
-    pub fn new(tools: HostTools) -> Self {
+    /// The table for `orchestrator`, whose JS tools are `host`.
+    pub fn new(orchestrator: &Orchestrator<JsPayload>, mut host: HostTools) -> Self {
+        let tools = orchestrator
+            .tool_names()
+            .into_iter()
+            .map(|name| {
+                let i = host.index.get(&name).copied()? as usize;
+                host.parts
+                    .get_mut(i)
+                    .map(|(_, this, execute)| (name, this.clone(), execute.clone()))
+            })
+            .collect();
         Self {
             tools,
             ..Self::default()
         }
+    }
+
+    fn is_host(&self, tool: usize) -> bool {
+        self.tools.get(tool).is_some_and(Option::is_some)
     }
 
     fn insert(&mut self, slot: Slot) -> Option<u32> {
@@ -107,6 +123,12 @@ impl Driven {
         self.free.push(index);
         Some(slot)
     }
+}
+
+/// The orchestrator's index of the tool of candidate `step`.
+fn tool_of(machine: &RunMachine, step: usize) -> u32 {
+    let tool = machine.steps().get(step).map_or(0, |s| s.tool);
+    u32::try_from(tool).unwrap_or(0)
 }
 
 fn pack(kind: u32, index: u32, count: u32, flags: u32) -> u32 {
@@ -142,7 +164,7 @@ impl WasmOrchestrator {
         }
         let code = match action {
             Action::Call(call) => {
-                let tool = slot.tools.get(call.step).copied().unwrap_or(0);
+                let tool = tool_of(&slot.machine, call.step);
                 let options = slot.candidates.get(call.step).is_some_and(|e| !e.options.is_null());
                 let flags =
                     if options { HAS_OPTIONS } else { 0 } | if call.timeout_ms.is_some() { HAS_TIMEOUT } else { 0 };
@@ -155,7 +177,7 @@ impl WasmOrchestrator {
                 return pack(WAIT, 0, 0, 0);
             }
             Action::Done(done) => {
-                let tool = slot.tools.get(done.step).copied().unwrap_or(0);
+                let tool = tool_of(&slot.machine, done.step);
                 let spent = done.usage != Usage::default() || done.cost_usd.is_some();
                 let flags = if spent { HAS_SPEND } else { 0 } | if slot.message.is_some() { HAS_MESSAGE } else { 0 };
                 driven.last = Last {
@@ -210,20 +232,20 @@ impl WasmOrchestrator {
             Ok(Some(begun)) => begun,
             Ok(None) | Err(_) => return SLOW,
         };
-        let tools: Option<Vec<u32>> = begun
-            .candidates
+        // A tool index must fit its 10 bits of an action code.
+        if !begun
+            .machine
+            .steps()
             .iter()
-            .map(|e| driven.tools.index.get(&e.tool_name).copied())
-            .collect();
-        let Some(tools) = tools else {
+            .all(|s| s.tool <= 0x3ff && driven.is_host(s.tool))
+        {
             return SLOW;
-        };
+        }
         let deadline = begun.limits.deadline.is_some();
         let flags = if from_options { HAS_IDS } else { 0 } | if deadline { HAS_DEADLINE } else { 0 };
         let slot = Slot {
             machine: begun.machine,
             candidates: begun.candidates,
-            tools,
             ids,
             call: None,
             wait_ms: 0.0,
@@ -255,17 +277,18 @@ fn stop_reason(code: u32) -> AbortReason {
 
 #[wasm_bindgen]
 impl WasmOrchestrator {
-    /// Plans a run for the TypeScript driver: its handle with flags (bit 21:
-    /// ids came from the options, bit 22: it has a deadline), or `0xffffffff`
-    /// for the Rust driver (keyed runs, `validate`, a `signal`, a built-in
-    /// tool in the plan, a run that cannot begin).
-    pub fn begin(&self, request: JsValue, options: JsValue, now: f64, request_id: Option<String>) -> u32 {
-        self.begin_run(request, &options, now, request_id)
-    }
-
-    /// Input: the run starts at `now`; answers the first action.
-    pub fn start(&self, handle: u32, now: f64) -> u32 {
-        self.step(handle, |o, s| s.machine.start(o.policies(), now))
+    /// Plans and starts a run for the TypeScript driver: `handle * 2^32 +
+    /// first action`, the handle with flags (bit 18: ids came from the
+    /// options, bit 19: it has a deadline); or -1 for the Rust driver (keyed
+    /// runs, `validate`, a `signal`, a built-in tool in the plan, a run that
+    /// cannot begin).
+    pub fn begin(&self, request: JsValue, options: JsValue, now: f64, request_id: Option<String>) -> f64 {
+        let begun = self.begin_run(request, &options, now, request_id);
+        if begun == SLOW {
+            return -1.0;
+        }
+        let first = self.step(begun & HANDLE_MASK, |o, s| s.machine.start(o.policies(), now));
+        f64::from(begun) * 4_294_967_296.0 + f64::from(first)
     }
 
     /// Input: the call answered a plain `{ output }` (nothing else to read).
@@ -370,15 +393,19 @@ impl WasmOrchestrator {
         }
     }
 
-    /// The JS tools: `[name, this, execute]` each, by index.
+    /// The tools by index: `[name, this, execute]` for a JS tool, `null` for a built-in one.
     #[wasm_bindgen(js_name = hostTools)]
     pub fn host_tools(&self) -> js_sys::Array {
         let driven = self.driven.borrow();
         driven
             .tools
-            .parts
             .iter()
-            .map(|(name, this, execute)| JsValue::from(js_sys::Array::of3(&JsValue::from_str(name), this, execute)))
+            .map(|tool| match tool {
+                Some((name, this, execute)) => {
+                    JsValue::from(js_sys::Array::of3(&JsValue::from_str(name), this, execute))
+                }
+                None => JsValue::NULL,
+            })
             .collect::<js_sys::Array>()
     }
 

@@ -56,8 +56,8 @@ impl WasmOrchestrator {
         }
         convert::orchestrator_from_js(&config)
             .map(|(inner, tools)| WasmOrchestrator {
+                driven: std::cell::RefCell::new(driver::Driven::new(&inner, tools)),
                 inner,
-                driven: std::cell::RefCell::new(driver::Driven::new(tools)),
             })
             .map_err(|e| errors::error_to_js(&e).into())
     }

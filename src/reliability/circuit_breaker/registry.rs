@@ -96,34 +96,32 @@ impl BreakerRegistry {
     /// Asks to call `provider`. `Some(permit)` admits the call; the permit
     /// must be settled with its outcome (dropping it releases a probe slot).
     pub fn acquire(self: &Rc<Self>, provider: &str) -> (Option<Permit>, Option<BreakerTransition>) {
-        self.acquire_at(provider, self.clock.now_ms())
+        self.acquire_at(&Rc::from(provider), self.clock.now_ms())
     }
 
     /// [`Self::acquire`] at monotonic time `now` (the run machine's input).
-    pub fn acquire_at(self: &Rc<Self>, provider: &str, now: f64) -> (Option<Permit>, Option<BreakerTransition>) {
+    pub fn acquire_at(self: &Rc<Self>, provider: &Rc<str>, now: f64) -> (Option<Permit>, Option<BreakerTransition>) {
+        let name: &str = provider;
         let mut breakers = self.breakers.borrow_mut();
-        if !breakers.contains_key(provider) && !self.has_room_for(&breakers, provider) {
-            // Cannot happen with providers of registered tools; never refuse a call for it.
-            return (Some(Permit::untracked(self)), None);
-        }
-        if !breakers.contains_key(provider) {
+        if !breakers.contains_key(name) {
+            if !self.has_room_for(&breakers, name) {
+                // Cannot happen with providers of registered tools; never refuse a call for it.
+                return (Some(Permit::untracked(self)), None);
+            }
             // Only a provider's first call makes its breaker (and allocates its name).
-            breakers.insert(
-                provider.to_owned(),
-                CircuitBreaker::new(self.configs.for_provider(provider)),
-            );
+            breakers.insert(name.to_owned(), CircuitBreaker::new(self.configs.for_provider(name)));
         }
-        let Some(breaker) = breakers.get_mut(provider) else {
+        let Some(breaker) = breakers.get_mut(name) else {
             return (Some(Permit::untracked(self)), None);
         };
         let (admitted, transition) = breaker.try_acquire(now);
         let transition = transition.map(|transition| BreakerTransition {
-            provider: provider.to_owned(),
+            provider: name.to_owned(),
             transition,
         });
         let permit = admitted.ok().map(|generation| Permit {
             registry: Rc::clone(self),
-            provider: Some(provider.to_owned()),
+            provider: Some(Rc::clone(provider)),
             generation,
         });
         (permit, transition)
@@ -204,7 +202,7 @@ impl BreakerRegistry {
 /// unsettled (the call was cancelled) gives a half-open probe slot back.
 pub struct Permit {
     registry: Rc<BreakerRegistry>,
-    provider: Option<String>,
+    provider: Option<Rc<str>>,
     generation: u64,
 }
 
