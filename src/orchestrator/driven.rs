@@ -8,7 +8,7 @@ use crate::error::OrchestratorError;
 use crate::event::{Event, EventKind};
 use crate::payload::Payload;
 use crate::planning::PlanEntry;
-use crate::platform::{AbortReason, Tool, ToolEstimate};
+use crate::platform::{AbortReason, Tool};
 use crate::reliability::idempotency::validate_key;
 use crate::reliability::{Budget, Spend};
 use crate::run::{Deadline, Limits, Policies, RunMachine, Step};
@@ -55,23 +55,19 @@ pub(super) fn limits_of<V>(
 
 /// The machine's view of `candidates`: providers and estimates.
 pub(super) fn steps_of<V: Payload>(inner: &Inner<V>, request: &V, candidates: &[PlanEntry]) -> Vec<Step> {
-    candidates
-        .iter()
-        .map(|entry| {
-            let mut step = inner.steps.get(&entry.tool_name).cloned().unwrap_or_else(|| Step {
-                tool: usize::MAX,
-                tool_name: entry.tool_name.as_str().into(),
-                provider: super::DEFAULT_PROVIDER.into(),
-                rule: None,
-                estimate: ToolEstimate::default(),
-            });
-            step.rule.clone_from(&entry.rule);
-            if let Some(tool) = inner.tools.get(&entry.tool_name) {
-                step.estimate = tool.estimate(request, &entry.options);
-            }
-            step
-        })
-        .collect()
+    let mut steps = Vec::with_capacity(candidates.len());
+    for entry in candidates {
+        // Every candidate names a registered tool (checked when the orchestrator is built, and
+        // for an explicit `toolName` when the run is planned), so steps and candidates align.
+        let Some((step, tool)) = inner.steps.get(&entry.tool_name) else {
+            continue;
+        };
+        let mut step = step.clone();
+        step.rule.clone_from(&entry.rule);
+        step.estimate = tool.estimate(request, &entry.options);
+        steps.push(step);
+    }
+    steps
 }
 
 impl<V: Payload> Orchestrator<V> {

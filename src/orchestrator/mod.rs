@@ -98,8 +98,9 @@ pub(crate) struct Inner<V: Payload> {
     platform: Platform,
     planner: RuleBasedPlanner,
     tools: HashMap<String, Rc<dyn Tool<V>>>,
-    /// Each tool as the run machine sees it (shared names, its index, its provider).
-    steps: HashMap<String, crate::run::Step>,
+    /// Each tool as the run machine sees it (shared names, its index, its
+    /// provider), with the tool: one lookup per candidate.
+    steps: HashMap<String, (crate::run::Step, Rc<dyn Tool<V>>)>,
     default_tools: Vec<String>,
     retry: RetryPolicy,
     breakers: Rc<BreakerRegistry>,
@@ -122,7 +123,9 @@ fn provider_name(provider: &str) -> &str {
 }
 
 /// Each registered tool as a run-machine step: its index in name order, shared names.
-fn steps_of_tools<V: Payload>(tools: &HashMap<String, Rc<dyn Tool<V>>>) -> HashMap<String, crate::run::Step> {
+type ToolSteps<V> = HashMap<String, (crate::run::Step, Rc<dyn Tool<V>>)>;
+
+fn steps_of_tools<V: Payload>(tools: &HashMap<String, Rc<dyn Tool<V>>>) -> ToolSteps<V> {
     let mut names: Vec<&String> = tools.keys().collect();
     names.sort_unstable();
     names
@@ -137,7 +140,7 @@ fn steps_of_tools<V: Payload>(tools: &HashMap<String, Rc<dyn Tool<V>>>) -> HashM
                 rule: None,
                 estimate: crate::platform::ToolEstimate::default(),
             };
-            Some((name.clone(), step))
+            Some((name.clone(), (step, Rc::clone(tool))))
         })
         .collect()
 }

@@ -85,7 +85,7 @@ impl RuleBasedPlanner {
     /// Every matching rule's tool in priority order, then the default
     /// tools; each tool once, where it first appears.
     pub fn candidates<V: Payload>(&self, request: &V, defaults: &[String]) -> Vec<PlanEntry> {
-        let mut entries: Vec<PlanEntry> = Vec::new();
+        let mut entries: Vec<PlanEntry> = Vec::with_capacity(defaults.len() + 1);
         let view = super::RequestView::new(request);
         let from_rules = self
             .rules
