@@ -58,8 +58,7 @@ pub use orchestrator::{
 };
 pub use payload::Payload;
 pub use platform::{
-    AbortReason, AbortSignal, Chunk, ChunkSink, ChunkStream, Clock, Consistency, InterruptReason, KvStore, MemoryKv,
-    OnInterrupt, Platform, Random, Sleeper, StoreError, TokenFit, Tool, ToolContext, ToolEstimate, ToolOutput, Usage,
-    Validator,
+    AbortReason, AbortSignal, Chunk, ChunkSink, ChunkStream, Clock, InterruptReason, KvStore, MemoryKv, OnInterrupt,
+    Platform, Random, Sleeper, StoreError, TokenFit, Tool, ToolContext, ToolEstimate, ToolOutput, Usage, Validator,
 };
 pub use reliability::{BreakerConfig, Budget, BudgetType, CircuitSnapshot, CircuitState, RetryConfig, RetryHint};

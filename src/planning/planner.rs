@@ -77,11 +77,6 @@ impl RuleBasedPlanner {
         &self.rules
     }
 
-    /// The first matching rule, if any.
-    pub fn first_match<V: Payload>(&self, request: &V) -> Option<&Rule> {
-        self.rules.iter().find(|rule| rule.matches(request))
-    }
-
     /// Every matching rule's tool in priority order, then the default
     /// tools; each tool once, where it first appears.
     pub fn candidates<V: Payload>(&self, request: &V, defaults: &[String]) -> Vec<PlanEntry> {

@@ -148,11 +148,6 @@ impl Rule {
         })
     }
 
-    /// Whether every condition holds for `request`.
-    pub fn matches<V: Payload>(&self, request: &V) -> bool {
-        self.matches_in(&super::RequestView::new(request))
-    }
-
     /// Whether every condition holds, reading through a shared view of the request.
     pub fn matches_in<V: Payload>(&self, view: &super::RequestView<'_, V>) -> bool {
         self.conditions.iter().all(|c| c.holds_in(view))

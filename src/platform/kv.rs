@@ -9,25 +9,6 @@ use futures::future::{self, LocalBoxFuture};
 
 use super::Clock;
 
-/// How fresh a store's reads are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Consistency {
-    /// A read sees every completed write (memory, Durable Objects).
-    Strong,
-    /// A read may miss recent writes from elsewhere (Workers KV, up to ~60 s).
-    Eventual,
-}
-
-impl Consistency {
-    /// `"strong"` or `"eventual"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Strong => "strong",
-            Self::Eventual => "eventual",
-        }
-    }
-}
-
 /// A store operation failed (network, quota, a throwing JS store).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoreError {
@@ -104,11 +85,6 @@ pub trait KvStore {
         ttl_ms: f64,
     ) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
         compare_and_swap_by_read(self, key, expected_old, new, ttl_ms)
-    }
-
-    /// The guarantee the store gives readers.
-    fn consistency(&self) -> Consistency {
-        Consistency::Eventual
     }
 }
 
@@ -260,9 +236,5 @@ impl KvStore for MemoryKv {
             self.insert(key, new, ttl_ms);
         }
         Box::pin(future::ready(Ok(swapped)))
-    }
-
-    fn consistency(&self) -> Consistency {
-        Consistency::Strong
     }
 }

@@ -23,7 +23,7 @@ use std::rc::Rc;
 pub use abort::{AbortReason, AbortSignal};
 pub use clock::{Clock, Sleeper};
 pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse, StreamingResponse};
-pub use kv::{compare_and_swap_by_read, put_if_absent_by_read, Consistency, KvStore, MemoryKv, StoreError};
+pub use kv::{compare_and_swap_by_read, put_if_absent_by_read, KvStore, MemoryKv, StoreError};
 pub use random::Random;
 pub use stream::{text_of_output, whole_as_stream, Chunk, ChunkSink, ChunkStream, InterruptReason, OnInterrupt};
 pub use tool::{TokenFit, Tool, ToolContext, ToolEstimate, ToolOutput, Usage};

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use futures::future::LocalBoxFuture;
 
 use super::VirtualClock;
-use crate::platform::{compare_and_swap_by_read, Consistency, KvStore, MemoryKv, Sleeper, StoreError};
+use crate::platform::{compare_and_swap_by_read, KvStore, MemoryKv, Sleeper, StoreError};
 
 /// A [`MemoryKv`] whose operations can be made to fail or lag, and which
 /// counts them. With `atomic` off it claims no compare-and-set, as Workers KV;
@@ -147,13 +147,5 @@ impl KvStore for FlakyKv {
                 .compare_and_swap(key, expected_old, new, self.ttl(ttl_ms))
                 .await
         })
-    }
-
-    fn consistency(&self) -> Consistency {
-        if self.atomic.get() {
-            Consistency::Strong
-        } else {
-            Consistency::Eventual
-        }
     }
 }

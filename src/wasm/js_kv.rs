@@ -8,7 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use super::errors::set;
 use super::guard::{self, describe, settled_or_thrown};
 use crate::error::OrchestratorError;
-use crate::platform::{compare_and_swap_by_read, put_if_absent_by_read, Consistency, KvStore, StoreError};
+use crate::platform::{compare_and_swap_by_read, put_if_absent_by_read, KvStore, StoreError};
 
 /// A JS key-value store.
 pub struct JsStore {
@@ -18,7 +18,6 @@ pub struct JsStore {
     delete: Function,
     put_if_absent: Option<Function>,
     compare_and_swap: Option<Function>,
-    consistency: Consistency,
 }
 
 /// `store[name]`: `None` when absent (`undefined` or `null`), a function, or
@@ -35,15 +34,14 @@ fn method(store: &JsValue, name: &str) -> Result<Option<Function>, OrchestratorE
         .map_err(|_| OrchestratorError::config(field(), "must be a function"))
 }
 
-fn consistency_of(store: &JsValue) -> Result<Consistency, OrchestratorError> {
+fn check_consistency(store: &JsValue) -> Result<(), OrchestratorError> {
     let field = "store.consistency";
     let value = guard::get(store, "consistency").map_err(|e| OrchestratorError::config(field, describe(&e)))?;
     if value.is_undefined() || value.is_null() {
-        return Ok(Consistency::Eventual);
+        return Ok(());
     }
     match value.as_string().as_deref() {
-        Some("eventual") => Ok(Consistency::Eventual),
-        Some("strong") => Ok(Consistency::Strong),
+        Some("eventual" | "strong") => Ok(()),
         _ => Err(OrchestratorError::config(
             field,
             format!("must be \"strong\" or \"eventual\", got {}", describe(&value)),
@@ -64,6 +62,9 @@ impl JsStore {
                 "must be an object with get, put and delete",
             ));
         }
+        // Checked for the caller's sake (a misspelt word is a config error); what once-only
+        // execution needs from the store is `putIfAbsent` and `compareAndSwap`, not this word.
+        check_consistency(store)?;
         let required = |name: &str| {
             method(store, name)?.ok_or_else(|| OrchestratorError::config(format!("store.{name}"), "must be a function"))
         };
@@ -74,7 +75,6 @@ impl JsStore {
             delete: required("delete")?,
             put_if_absent: method(store, "putIfAbsent")?,
             compare_and_swap: method(store, "compareAndSwap")?,
-            consistency: consistency_of(store)?,
         })
     }
 
@@ -180,9 +180,5 @@ impl KvStore for JsStore {
         ];
         let call = self.call("compareAndSwap", f, &args);
         Box::pin(async move { boolean_answer("compareAndSwap", call.await?) })
-    }
-
-    fn consistency(&self) -> Consistency {
-        self.consistency
     }
 }

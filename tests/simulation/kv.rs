@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use futures::future::LocalBoxFuture;
-use reliable_orchestrator::{Consistency, KvStore, MemoryKv, Sleeper, StoreError};
+use reliable_orchestrator::{KvStore, MemoryKv, Sleeper, StoreError};
 
 use super::World;
 
@@ -102,8 +102,5 @@ impl KvStore for ChaosKv {
                 .compare_and_swap(key, expected_old, new, self.ttl(ttl_ms))
                 .await
         })
-    }
-    fn consistency(&self) -> Consistency {
-        Consistency::Strong
     }
 }
