@@ -7,8 +7,10 @@
 //! `orchestrator`, the TypeScript driver in `js/driver.ts` through
 //! `wasm::driver`) only perform its actions and feed the outcomes back.
 
+mod action;
 mod machine;
-mod stop;
+mod report;
 
-pub use machine::{breaker_event, Action, Call, Failed, Limits, Policies, RunMachine, Step, Succeeded};
-pub use stop::{budget_error, stop_error, Deadline};
+pub use action::{Action, Call, Failed, Limits, Policies, Step, Succeeded};
+pub use machine::RunMachine;
+pub use report::{breaker_event, budget_error, stop_error, Deadline};

@@ -1,10 +1,11 @@
-//! How a run that stops reports it: the one mapping from a stop reason or a
-//! spent budget to the error (and the `budget` event) the caller sees.
+//! What a run reports: the one mapping from a stop reason or a spent budget
+//! to the error (and the `budget` event) the caller sees, and breaker
+//! transitions as events.
 
 use crate::error::OrchestratorError;
 use crate::event::EventKind;
 use crate::platform::AbortReason;
-use crate::reliability::{Exceeded, Spend};
+use crate::reliability::{BreakerTransition, Exceeded, Spend};
 
 /// The deadline a run must finish by (monotonic ms) and what passing it means.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -45,5 +46,16 @@ pub fn stop_error(
         },
         AbortReason::TimeBudget => budget_error(spend.time_used(now), emit),
         AbortReason::Aborted | AbortReason::AttemptTimeout | AbortReason::Superseded => OrchestratorError::Aborted,
+    }
+}
+
+/// A breaker transition as an event.
+pub fn breaker_event(t: &BreakerTransition) -> EventKind {
+    EventKind::Breaker {
+        provider: t.provider.clone(),
+        from: Some(t.transition.from.as_str().into()),
+        to: Some(t.transition.to.as_str().into()),
+        reason: Some(t.transition.reason.into()),
+        message: None,
     }
 }

@@ -6,134 +6,26 @@
 //! that reach a built-in tool, answer [`SLOW`]: the driver hands them to the
 //! async Rust driver (`WasmOrchestrator::run`), which drives the same machine.
 
-use serde_json::Value;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
-use super::convert::{self, HostTools};
+mod table;
+
+pub use table::Driven;
+use table::{pack, tool_of, Last, Slot, CALL, DONE, FAIL, HANDLE_MASK, HAS_DEADLINE, HAS_IDS, HAS_MESSAGE};
+use table::{HAS_OPTIONS, HAS_SPEND, HAS_TIMEOUT, KEEP_OUTPUT, SLOW, WAIT};
+
+use super::convert;
 use super::errors::{error_to_js, tool_error_from_js};
 use super::guard::describe;
 use super::js_tool::output_from_js;
 use super::js_value::{from_json, JsPayload};
 use super::WasmOrchestrator;
-use crate::error::{OrchestratorError, ToolError};
+use crate::error::ToolError;
 use crate::orchestrator::Orchestrator;
-use crate::planning::PlanEntry;
 use crate::platform::{AbortReason, Usage};
-use crate::run::{Action, Call, RunMachine};
+use crate::run::{Action, Call};
 use crate::trace::TraceIds;
-
-/// `begin`'s answer for a run the Rust driver performs.
-pub const SLOW: u32 = u32::MAX;
-
-// Action codes: the kind in bits 0-2.
-const CALL: u32 = 1;
-const WAIT: u32 = 2;
-const DONE: u32 = 3;
-const FAIL: u32 = 4;
-// CALL: tool index in bits 3-12, attempt from bit 16; flags:
-const HAS_OPTIONS: u32 = 1 << 13;
-const HAS_TIMEOUT: u32 = 1 << 14;
-// DONE: tool index in bits 3-12, attempts from bit 16; flags:
-const HAS_SPEND: u32 = 1 << 13;
-const HAS_MESSAGE: u32 = 1 << 14;
-// FAIL: the last output goes with the error.
-const KEEP_OUTPUT: u32 = 1 << 3;
-// `begin` flags above the handle (bits 0-17); the whole stays below 2^20, so
-// `begun * 2^32 + action` is exact in an f64.
-const HAS_IDS: u32 = 1 << 18;
-const HAS_DEADLINE: u32 = 1 << 19;
-const HANDLE_MASK: u32 = (1 << 18) - 1;
-const MAX_RUNS: usize = HANDLE_MASK as usize - 1;
-
-/// One run in flight.
-struct Slot {
-    machine: RunMachine,
-    candidates: Vec<PlanEntry>,
-    ids: Option<TraceIds>,
-    call: Option<Call>,
-    wait_ms: f64,
-    message: Option<Value>,
-}
-
-/// What the last run to end left for the driver to read at once.
-#[derive(Default)]
-struct Last {
-    usage: Usage,
-    cost_usd: Option<f64>,
-    message: Option<Value>,
-    error: Option<OrchestratorError>,
-}
-
-/// The runs the TypeScript driver performs, and the JS tools it calls.
-#[derive(Default)]
-pub struct Driven {
-    /// By the orchestrator's tool index (`Step::tool`): `[name, this, execute]`
-    /// of a JS tool, `None` for a built-in one.
-    tools: Vec<Option<(String, JsValue, js_sys::Function)>>,
-    slots: Vec<Option<Slot>>,
-    free: Vec<usize>,
-    last: Last,
-}
-
-impl Driven {
-    /// The table for `orchestrator`, whose JS tools are `host`.
-    pub fn new(orchestrator: &Orchestrator<JsPayload>, mut host: HostTools) -> Self {
-        let tools = orchestrator
-            .tool_names()
-            .into_iter()
-            .map(|name| {
-                let i = host.index.get(&name).copied()? as usize;
-                host.parts
-                    .get_mut(i)
-                    .map(|(_, this, execute)| (name, this.clone(), execute.clone()))
-            })
-            .collect();
-        Self {
-            tools,
-            ..Self::default()
-        }
-    }
-
-    fn is_host(&self, tool: usize) -> bool {
-        self.tools.get(tool).is_some_and(Option::is_some)
-    }
-
-    fn insert(&mut self, slot: Slot) -> Option<u32> {
-        let index = match self.free.pop() {
-            Some(i) => i,
-            None if self.slots.len() < MAX_RUNS => {
-                self.slots.push(None);
-                self.slots.len() - 1
-            }
-            None => return None,
-        };
-        *self.slots.get_mut(index)? = Some(slot);
-        u32::try_from(index + 1).ok()
-    }
-
-    fn slot(&mut self, handle: u32) -> Option<&mut Slot> {
-        let index = ((handle & HANDLE_MASK) as usize).checked_sub(1)?;
-        self.slots.get_mut(index)?.as_mut()
-    }
-
-    fn remove(&mut self, handle: u32) -> Option<Slot> {
-        let index = ((handle & HANDLE_MASK) as usize).checked_sub(1)?;
-        let slot = self.slots.get_mut(index)?.take()?;
-        self.free.push(index);
-        Some(slot)
-    }
-}
-
-/// The orchestrator's index of the tool of candidate `step`.
-fn tool_of(machine: &RunMachine, step: usize) -> u32 {
-    let tool = machine.steps().get(step).map_or(0, |s| s.tool);
-    u32::try_from(tool).unwrap_or(0)
-}
-
-fn pack(kind: u32, index: u32, count: u32, flags: u32) -> u32 {
-    kind | ((index & 0x3ff) << 3) | flags | (count.min(0xffff) << 16)
-}
 
 impl WasmOrchestrator {
     /// Applies `input` to run `handle`'s machine, reports its events, and

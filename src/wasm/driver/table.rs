@@ -1,0 +1,127 @@
+//! The table of runs the TypeScript driver performs, the JS tools it calls,
+//! and the packed action codes the two sides agree on (`js/driver.ts` keeps
+//! the same constants).
+
+use wasm_bindgen::JsValue;
+
+use super::super::convert::HostTools;
+use super::super::js_value::JsPayload;
+use crate::error::OrchestratorError;
+use crate::orchestrator::Orchestrator;
+use crate::planning::PlanEntry;
+use crate::platform::Usage;
+use crate::run::{Call, RunMachine};
+use crate::trace::TraceIds;
+use serde_json::Value;
+
+/// `begin`'s answer for a run the Rust driver performs.
+pub const SLOW: u32 = u32::MAX;
+
+// Action codes: the kind in bits 0-2.
+pub const CALL: u32 = 1;
+pub const WAIT: u32 = 2;
+pub const DONE: u32 = 3;
+pub const FAIL: u32 = 4;
+// CALL: tool index in bits 3-12, attempt from bit 16; flags:
+pub const HAS_OPTIONS: u32 = 1 << 13;
+pub const HAS_TIMEOUT: u32 = 1 << 14;
+// DONE: tool index in bits 3-12, attempts from bit 16; flags:
+pub const HAS_SPEND: u32 = 1 << 13;
+pub const HAS_MESSAGE: u32 = 1 << 14;
+// FAIL: the last output goes with the error.
+pub const KEEP_OUTPUT: u32 = 1 << 3;
+// `begin` flags above the handle (bits 0-17); the whole stays below 2^20, so
+// `begun * 2^32 + action` is exact in an f64.
+pub const HAS_IDS: u32 = 1 << 18;
+pub const HAS_DEADLINE: u32 = 1 << 19;
+pub const HANDLE_MASK: u32 = (1 << 18) - 1;
+const MAX_RUNS: usize = HANDLE_MASK as usize - 1;
+
+/// One run in flight.
+pub struct Slot {
+    pub machine: RunMachine,
+    pub candidates: Vec<PlanEntry>,
+    pub ids: Option<TraceIds>,
+    pub call: Option<Call>,
+    pub wait_ms: f64,
+    pub message: Option<Value>,
+}
+
+/// What the last run to end left for the driver to read at once.
+#[derive(Default)]
+pub struct Last {
+    pub usage: Usage,
+    pub cost_usd: Option<f64>,
+    pub message: Option<Value>,
+    pub error: Option<OrchestratorError>,
+}
+
+/// The runs the TypeScript driver performs, and the JS tools it calls.
+#[derive(Default)]
+pub struct Driven {
+    /// By the orchestrator's tool index (`Step::tool`): `[name, this, execute]`
+    /// of a JS tool, `None` for a built-in one.
+    pub tools: Vec<Option<(String, JsValue, js_sys::Function)>>,
+    pub slots: Vec<Option<Slot>>,
+    pub free: Vec<usize>,
+    pub last: Last,
+}
+
+impl Driven {
+    /// The table for `orchestrator`, whose JS tools are `host`.
+    pub fn new(orchestrator: &Orchestrator<JsPayload>, mut host: HostTools) -> Self {
+        let tools = orchestrator
+            .tool_names()
+            .into_iter()
+            .map(|name| {
+                let i = host.index.get(&name).copied()? as usize;
+                host.parts
+                    .get_mut(i)
+                    .map(|(_, this, execute)| (name, this.clone(), execute.clone()))
+            })
+            .collect();
+        Self {
+            tools,
+            ..Self::default()
+        }
+    }
+
+    pub fn is_host(&self, tool: usize) -> bool {
+        self.tools.get(tool).is_some_and(Option::is_some)
+    }
+
+    pub fn insert(&mut self, slot: Slot) -> Option<u32> {
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None if self.slots.len() < MAX_RUNS => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+            None => return None,
+        };
+        *self.slots.get_mut(index)? = Some(slot);
+        u32::try_from(index + 1).ok()
+    }
+
+    pub fn slot(&mut self, handle: u32) -> Option<&mut Slot> {
+        let index = ((handle & HANDLE_MASK) as usize).checked_sub(1)?;
+        self.slots.get_mut(index)?.as_mut()
+    }
+
+    pub fn remove(&mut self, handle: u32) -> Option<Slot> {
+        let index = ((handle & HANDLE_MASK) as usize).checked_sub(1)?;
+        let slot = self.slots.get_mut(index)?.take()?;
+        self.free.push(index);
+        Some(slot)
+    }
+}
+
+/// The orchestrator's index of the tool of candidate `step`.
+pub fn tool_of(machine: &RunMachine, step: usize) -> u32 {
+    let tool = machine.steps().get(step).map_or(0, |s| s.tool);
+    u32::try_from(tool).unwrap_or(0)
+}
+
+pub fn pack(kind: u32, index: u32, count: u32, flags: u32) -> u32 {
+    kind | ((index & 0x3ff) << 3) | flags | (count.min(0xffff) << 16)
+}
