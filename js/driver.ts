@@ -1,8 +1,9 @@
 // The TypeScript driver of the run machine: it performs the machine's actions (call a JS tool,
 // wait, arm the run's deadline and a call's timeout) in the host's own event loop and feeds the
 // outcomes back as numbers. It decides nothing: every decision is the wasm machine's, answered
-// as a packed action code. Runs the machine sends elsewhere (keyed, `validate`, a `signal`, a
-// built-in tool, bad input) go to the async Rust driver; `run` then answers `undefined`.
+// as a packed action code. Runs the machine sends elsewhere (keyed, `validate`, a signal that
+// has already fired, a built-in tool, bad input) go to the async Rust driver; `run` then
+// answers `undefined`.
 import type { WasmOrchestrator } from "./generated/reliable_orchestrator.js";
 import { toError } from "./errors.js";
 import { LazyToolContext } from "./context.js";
@@ -11,6 +12,7 @@ import type { RunResult } from "./types.js";
 const HANDLE = (1 << 18) - 1;
 const HAS_IDS = 1 << 18;
 const HAS_DEADLINE = 1 << 19;
+const HAS_SIGNAL = 1 << 20;
 // Action codes: the kind in bits 0-2, a tool index in bits 3-12, a count from bit 16.
 const CALL = 1;
 const WAIT = 2;
@@ -100,8 +102,12 @@ export class Driver {
     const handle = begun & HANDLE;
     const ids = begun & HAS_IDS ? (w.ids(handle) as string[]) : undefined;
     const run = new Run(w, this.#tools, handle, request, ids?.[0] ?? rid, ids?.[1] ?? rid, started);
-    if (begun & HAS_DEADLINE && (first & 7) <= WAIT) run.armDeadline();
-    return run.drive(first) as Promise<RunResult<O>>;
+    let code = first;
+    if ((first & 7) <= WAIT) {
+      if (begun & HAS_SIGNAL) code = run.follow(w.signal(handle), first);
+      if (begun & HAS_DEADLINE && (code & 7) <= WAIT) run.armDeadline();
+    }
+    return run.drive(code) as Promise<RunResult<O>>;
   }
 }
 
@@ -121,6 +127,10 @@ class Run {
   #deadline: ReturnType<typeof setTimeout> | undefined;
   /** The native promise `#call` left for `drive` to await. */
   #pending: Promise<unknown> | undefined;
+  /** The caller's signal and the listener this run added to it. */
+  #signal: AbortSignal | undefined;
+  #onAbort: (() => void) | undefined;
+  #pendingStop: [stop: () => number, reason: unknown] | undefined;
   /** Ends the current call or wait early, with the code a timer got. */
   #interrupt: ((code: number) => void) | undefined;
 
@@ -139,23 +149,73 @@ class Run {
     const name = reason === 3 ? "the run's time budget ran out" : "the run timed out";
     this.#deadline = setTimeout(() => {
       this.#deadline = undefined;
-      this.#end(this.#w.stop(this.#handle, reason, performance.now()), stopError("TimeoutError", name));
+      this.#end(() => this.#w.stop(this.#handle, reason, performance.now()), stopError("TimeoutError", name));
     }, delay(at - performance.now()));
   }
 
+  /**
+   * Stops the run when the caller's signal fires. The signal was checked by the bindings; every
+   * access is still guarded (a getter or `addEventListener` may throw): a signal that cannot be
+   * listened to stops the run now rather than let it run blind.
+   */
+  follow(signal: AbortSignal, first: number): number {
+    this.#signal = signal;
+    const abort = () => {
+      this.#onAbort = undefined;
+      this.#end(() => this.#w.stop(this.#handle, 1, performance.now()), stopError("AbortError", "the run was aborted"));
+    };
+    try {
+      signal.addEventListener("abort", abort, { once: true });
+      this.#onAbort = abort;
+      return first;
+    } catch {
+      return this.#w.stop(this.#handle, 1, performance.now());
+    }
+  }
+
+  #unfollow(): void {
+    const onAbort = this.#onAbort;
+    this.#onAbort = undefined;
+    if (onAbort === undefined) return;
+    try {
+      this.#signal!.removeEventListener("abort", onAbort);
+    } catch {
+      // A signal that cannot be unlistened holds a no-op: the run has ended.
+    }
+  }
+
   /** A timer ended the run's current step: abort its call, hand over the code. */
-  #end(code: number, reason: unknown): void {
+  #end(stop: () => number, reason: unknown): void {
+    const interrupt = this.#interrupt;
+    if (interrupt === undefined) {
+      // Fired while the run is synchronous (a tool aborting its caller's controller inside
+      // `execute`): the stop wins over whatever that call answers, as soon as it returns.
+      this.#pendingStop ??= [stop, reason];
+      return;
+    }
+    this.#interrupt = undefined;
     this.#seq++;
     this.#ctx?.abort(reason);
-    const interrupt = this.#interrupt;
-    this.#interrupt = undefined;
-    interrupt?.(code);
+    interrupt(stop());
+  }
+
+  /** The stop that fired while the run was synchronous, now applied. */
+  #takeStop(): number {
+    const [stop, reason] = this.#pendingStop!;
+    this.#pendingStop = undefined;
+    this.#seq++;
+    this.#ctx?.abort(reason);
+    return stop();
   }
 
   async drive(code: number): Promise<RunResult> {
     try {
       for (;;) {
         const kind = code & 7;
+        if (kind <= WAIT && this.#pendingStop !== undefined) {
+          code = this.#takeStop();
+          continue;
+        }
         if (kind === CALL) {
           const called = this.#call(code);
           if (called !== PENDING) {
@@ -179,18 +239,20 @@ class Run {
       }
     } finally {
       if (this.#deadline !== undefined) clearTimeout(this.#deadline);
+      if (this.#signal !== undefined) this.#unfollow();
     }
   }
 
   /** A step that a timer may end early: `work` races the run's interrupt. */
   #interruptible(work: number | Promise<number>, timeoutMs: number): number | Promise<number> {
-    if (typeof work === "number" || (this.#deadline === undefined && timeoutMs === 0)) return work;
+    if (typeof work === "number" || (this.#deadline === undefined && this.#signal === undefined && timeoutMs === 0)) return work;
+    if (this.#pendingStop !== undefined) return this.#takeStop();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stopped = new Promise<number>((resolve) => {
       this.#interrupt = resolve;
       if (timeoutMs > 0) {
         timer = setTimeout(() => {
-          this.#end(this.#w.timedOut(this.#handle, performance.now()), stopError("TimeoutError", "the attempt timed out"));
+          this.#end(() => this.#w.timedOut(this.#handle, performance.now()), stopError("TimeoutError", "the attempt timed out"));
         }, delay(timeoutMs));
       }
     });
@@ -213,8 +275,10 @@ class Run {
     try {
       value = tool[2].call(tool[1], this.#request, options, ctx);
     } catch (thrown) {
+      if (this.#pendingStop !== undefined) return this.#takeStop();
       return w.fail(this.#handle, thrown, false, performance.now());
     }
+    if (this.#pendingStop !== undefined) return this.#takeStop();
     if ((typeof value === "object" && value !== null) || typeof value === "function") {
       let then: unknown;
       try {
@@ -223,7 +287,7 @@ class Run {
         return w.fail(this.#handle, thrown, true, performance.now());
       }
       if (typeof then !== "function") return this.#answered(value);
-      if (timeoutMs === 0 && this.#deadline === undefined && nativePromise(value, then)) {
+      if (timeoutMs === 0 && this.#deadline === undefined && this.#signal === undefined && nativePromise(value, then)) {
         this.#pending = value;
         return PENDING;
       }
@@ -307,6 +371,13 @@ class Run {
     raw.traceId = this.#traceId;
     raw.requestId = this.#requestId;
     if (code & KEEP_OUTPUT) raw.output = this.#output;
+    if (raw.code === "aborted" && this.#signal !== undefined) {
+      try {
+        raw.cause = this.#signal.reason;
+      } catch {
+        // An unreadable reason: the error goes without a cause.
+      }
+    }
     return toError(raw);
   }
 }

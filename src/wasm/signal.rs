@@ -48,6 +48,11 @@ impl JsSignal {
         guard::get(&self.target, "aborted").map_or(true, |a| a.as_bool().unwrap_or(true))
     }
 
+    /// The signal object itself, for a driver that listens to it.
+    pub fn target(&self) -> &JsValue {
+        &self.target
+    }
+
     /// Its `reason`, `undefined` when unreadable.
     pub fn reason(&self) -> JsValue {
         guard::get(&self.target, "reason").unwrap_or(JsValue::UNDEFINED)

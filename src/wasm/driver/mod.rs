@@ -13,7 +13,9 @@ mod table;
 
 pub use table::Driven;
 use table::{pack, tool_of, Last, Slot, CALL, DONE, FAIL, HANDLE_MASK, HAS_DEADLINE, HAS_IDS, HAS_MESSAGE};
-use table::{HAS_OPTIONS, HAS_SPEND, HAS_TIMEOUT, KEEP_OUTPUT, SLOW, WAIT};
+use table::{HAS_OPTIONS, HAS_SIGNAL, HAS_SPEND, HAS_TIMEOUT, KEEP_OUTPUT, SLOW, WAIT};
+
+use super::signal::JsSignal;
 
 use super::convert;
 use super::errors::{error_to_js, tool_error_from_js};
@@ -102,7 +104,8 @@ impl WasmOrchestrator {
             return SLOW;
         };
         let mut driven = self.driven.borrow_mut();
-        if options.validate.is_some() || signal.is_some() {
+        // A signal that has already fired (or cannot be read) is the Rust driver's to report.
+        if options.validate.is_some() || signal.as_ref().is_some_and(JsSignal::aborted) {
             return SLOW;
         }
         let from_options = options.trace_id.is_some() || options.request_id.is_some() || options.traceparent.is_some();
@@ -134,11 +137,14 @@ impl WasmOrchestrator {
             return SLOW;
         }
         let deadline = begun.limits.deadline.is_some();
-        let flags = if from_options { HAS_IDS } else { 0 } | if deadline { HAS_DEADLINE } else { 0 };
+        let flags = if from_options { HAS_IDS } else { 0 }
+            | if deadline { HAS_DEADLINE } else { 0 }
+            | if signal.is_some() { HAS_SIGNAL } else { 0 };
         let slot = Slot {
             machine: begun.machine,
             candidates: begun.candidates,
             ids,
+            signal: signal.map(|s| s.target().clone()),
             call: None,
             wait_ms: 0.0,
             message: None,
@@ -171,9 +177,9 @@ fn stop_reason(code: u32) -> AbortReason {
 impl WasmOrchestrator {
     /// Plans and starts a run for the TypeScript driver: `handle * 2^32 +
     /// first action`, the handle with flags (bit 18: ids came from the
-    /// options, bit 19: it has a deadline); or -1 for the Rust driver (keyed
-    /// runs, `validate`, a `signal`, a built-in tool in the plan, a run that
-    /// cannot begin).
+    /// options, bit 19: it has a deadline, bit 20: a signal to follow); or -1
+    /// for the Rust driver (keyed runs, `validate`, a signal that has already
+    /// fired, a built-in tool in the plan, a run that cannot begin).
     pub fn begin(&self, request: JsValue, options: JsValue, now: f64, request_id: Option<String>) -> f64 {
         let begun = self.begin_run(request, &options, now, request_id);
         if begun == SLOW {
@@ -274,6 +280,15 @@ impl WasmOrchestrator {
             Some(d) => vec![d.at, if d.reason == AbortReason::TimeBudget { 3.0 } else { 2.0 }],
             None => Vec::new(),
         }
+    }
+
+    /// The caller's signal of a run begun with one (bit 20 of `begin`).
+    pub fn signal(&self, handle: u32) -> JsValue {
+        let mut driven = self.driven.borrow_mut();
+        driven
+            .slot(handle)
+            .and_then(|s| s.signal.clone())
+            .unwrap_or(JsValue::UNDEFINED)
     }
 
     /// A run's ids when they came from its options: `[traceId, requestId]`.

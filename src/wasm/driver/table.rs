@@ -30,10 +30,11 @@ pub const HAS_SPEND: u32 = 1 << 13;
 pub const HAS_MESSAGE: u32 = 1 << 14;
 // FAIL: the last output goes with the error.
 pub const KEEP_OUTPUT: u32 = 1 << 3;
-// `begin` flags above the handle (bits 0-17); the whole stays below 2^20, so
-// `begun * 2^32 + action` is exact in an f64.
+// `begin` flags above the handle (bits 0-17); the whole stays below 2^21, so
+// `begun * 2^32 + action` is exact in an f64 (below 2^53).
 pub const HAS_IDS: u32 = 1 << 18;
 pub const HAS_DEADLINE: u32 = 1 << 19;
+pub const HAS_SIGNAL: u32 = 1 << 20;
 pub const HANDLE_MASK: u32 = (1 << 18) - 1;
 const MAX_RUNS: usize = HANDLE_MASK as usize - 1;
 
@@ -42,6 +43,7 @@ pub struct Slot {
     pub machine: RunMachine,
     pub candidates: Vec<PlanEntry>,
     pub ids: Option<TraceIds>,
+    pub signal: Option<JsValue>,
     pub call: Option<Call>,
     pub wait_ms: f64,
     pub message: Option<Value>,
