@@ -100,7 +100,7 @@ export class Driver {
     const begun = (packed / 4294967296) >>> 0;
     const first = packed >>> 0;
     const handle = begun & HANDLE;
-    const ids = begun & HAS_IDS ? (w.ids(handle) as string[]) : undefined;
+    const ids = begun & HAS_IDS ? w.ids(handle).split("\n") : undefined;
     const run = new Run(w, this.#tools, handle, request, ids?.[0] ?? rid, ids?.[1] ?? rid, started);
     let code = first;
     if ((first & 7) <= WAIT) {

@@ -45,8 +45,9 @@ pub struct TraceIds {
     pub trace_id: String,
     /// As the caller gave it (or a random UUID).
     pub request_id: String,
-    /// The W3C trace-id derived from `trace_id`.
-    pub w3c_trace_id: String,
+    /// The W3C trace-id derived from `trace_id`, made when a `traceparent`
+    /// first needs it (an id that is not hex is hashed: not for every run).
+    w3c: std::cell::OnceCell<String>,
 }
 
 impl TraceIds {
@@ -82,11 +83,10 @@ impl TraceIds {
             .map(str::to_owned)
             .or_else(|| traceparent.and_then(parse_traceparent))
             .unwrap_or_else(|| request_id.clone());
-        let w3c_trace_id = w3c_trace_id(&trace_id);
         Self {
             trace_id,
             request_id,
-            w3c_trace_id,
+            w3c: std::cell::OnceCell::new(),
         }
     }
 
@@ -96,7 +96,8 @@ impl TraceIds {
         if span.bytes().all(|b| b == b'0') {
             span = "0000000000000001".into();
         }
-        format!("00-{}-{span}-01", self.w3c_trace_id)
+        let w3c = self.w3c.get_or_init(|| w3c_trace_id(&self.trace_id));
+        format!("00-{w3c}-{span}-01")
     }
 }
 
@@ -106,9 +107,9 @@ impl TraceIds {
 pub fn with_new_span(traceparent: &str, random: &dyn Random) -> String {
     match parse_traceparent(traceparent) {
         Some(trace_id) => TraceIds {
-            trace_id: trace_id.clone(),
+            w3c: std::cell::OnceCell::from(trace_id.clone()),
+            trace_id,
             request_id: String::new(),
-            w3c_trace_id: trace_id,
         }
         .traceparent(random),
         None => traceparent.to_owned(),

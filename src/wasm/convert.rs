@@ -205,18 +205,22 @@ pub fn run_options_from_js(options: &JsValue) -> Result<(RunOptions<JsPayload>, 
         Some(JsSignal::from_js(signal)?)
     };
     let validate = validator_of(options)?;
-    // The data options, read once through guarded access (the signal and validate apart).
-    let data = Object::new();
+    // The data options, read once through guarded access (the signal and validate apart),
+    // each value checked on its own: a string or a number needs no `JSON.stringify`.
+    let mut data = serde_json::Map::new();
     for key in guard::keys(options).map_err(|e| OrchestratorError::request("options", describe(&e)))? {
         if key != "signal" && key != "validate" {
             let value =
                 guard::get(options, &key).map_err(|e| OrchestratorError::request(key.as_str(), describe(&e)))?;
-            // Not `set`: it interns the name, and these names are the caller's.
-            let _ = js_sys::Reflect::set(&data, &JsValue::from_str(&key), &value);
+            if value.is_undefined() {
+                continue;
+            }
+            let json =
+                to_json_strict(&value).map_err(|(path, m)| OrchestratorError::request(join_path(&key, &path), m))?;
+            data.insert(key, json);
         }
     }
-    let json = to_json_strict(&data).map_err(|(path, m)| OrchestratorError::request(path, m))?;
-    let mut parsed = RunOptions::from_json_for(&json)?;
+    let mut parsed = RunOptions::from_json_for(&Value::Object(data))?;
     parsed.validate = validate;
     Ok((parsed, signal))
 }

@@ -291,12 +291,13 @@ impl WasmOrchestrator {
             .unwrap_or(JsValue::UNDEFINED)
     }
 
-    /// A run's ids when they came from its options: `[traceId, requestId]`.
-    pub fn ids(&self, handle: u32) -> Vec<String> {
+    /// A run's ids when they came from its options: `traceId` and `requestId`
+    /// joined by a newline (ids are visible ASCII: one string crosses, not an array).
+    pub fn ids(&self, handle: u32) -> String {
         let mut driven = self.driven.borrow_mut();
-        match driven.slot(handle).and_then(|s| s.ids.clone()) {
-            Some(ids) => vec![ids.trace_id, ids.request_id],
-            None => Vec::new(),
+        match driven.slot(handle).and_then(|s| s.ids.as_ref()) {
+            Some(ids) => format!("{}\n{}", ids.trace_id, ids.request_id),
+            None => String::new(),
         }
     }
 
