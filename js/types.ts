@@ -2,6 +2,7 @@
 // Names follow the seed in meaning, in camelCase; the seed's snake_case spellings are
 // accepted at run time as well (e.g. `max_attempts`, `tool_name`, `idempotency_key`).
 import type { AssistantMessage, BuiltinTool, Validate } from "./tools.js";
+import type { ToolErrorCategory } from "./errors.js";
 export type {
   AnthropicMessagesOptions, AssistantMessage, ChatRequest, OpenAiChatOptions, ProviderAuth, ToolCall, Validate,
 } from "./tools.js";
@@ -172,15 +173,21 @@ export type OrchestratorEvent = {
 } & (
   | { type: "plan"; toolName: string; fallbacks: string[]; rule: string | null; skipped: string[] }
   | { type: "attempt"; toolName: string; attempt: number; fittedMaxTokens?: number }
-  | { type: "retry"; toolName: string; attempt: number; delayMs: number; reason: string }
-  | { type: "fallback"; from: string; to: string; reason: string }
+  | { type: "retry"; toolName: string; attempt: number; delayMs: number; reason: ToolErrorCategory }
+  | { type: "fallback"; from: string; to: string; reason: FallbackReason }
   | { type: "breaker"; provider: string; from: CircuitStateName | null; to: CircuitStateName | null; reason: string | null; message?: string }
-  | { type: "idempotency"; outcome: "miss" | "hit" | "joined" | "conflict" | "store_failed"; key: string }
+  | { type: "idempotency"; outcome: IdempotencyOutcome; key: string }
   | { type: "budget"; budgetType: BudgetType; limit: number; spent: number; requested?: number }
   | { type: "first_chunk"; toolName: string; attempt: number; ttftMs: number }
   | { type: "stream_end"; chunks: number; elapsedMs: number }
   | { type: "stream_interrupted"; toolName: string; reason: InterruptReason }
 );
+
+/** Why a tool was left for the next one in the plan. */
+export type FallbackReason = "retries_exhausted" | "retry_after_too_long" | "circuit_open" | "no_time_to_wait" | "stream_interrupted";
+
+/** What idempotency did for a run. */
+export type IdempotencyOutcome = "miss" | "hit" | "joined" | "conflict" | "store_failed";
 
 /** Why a stream that had begun ended early. */
 export type InterruptReason = "cut" | "idle_timeout" | "malformed" | "provider_error" | "no_terminal";

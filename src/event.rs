@@ -1,7 +1,69 @@
 //! Events: what happened during a run, named for what happened, delivered
 //! to a listener. Nothing is built when nobody listens.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+
+use crate::error::ToolErrorCategory;
+use crate::platform::InterruptReason;
+use crate::reliability::{BudgetType, GiveUp};
+
+/// What idempotency did for a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdempotencyOutcome {
+    /// No record: this run executes.
+    Miss,
+    /// A completed record was replayed.
+    Hit,
+    /// The run shared an execution under way in this isolate.
+    Joined,
+    /// The key is in use by a different request, or in progress elsewhere.
+    Conflict,
+    /// The store failed (before the tool ran, with `"proceed"`, or writing the record).
+    StoreFailed,
+}
+
+impl IdempotencyOutcome {
+    /// The name used in JS.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Miss => "miss",
+            Self::Hit => "hit",
+            Self::Joined => "joined",
+            Self::Conflict => "conflict",
+            Self::StoreFailed => "store_failed",
+        }
+    }
+}
+
+/// Tags that print as their JS name (`as_str`).
+macro_rules! display_as_str {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+
+/// Tags that serialise as their JS name (`as_str`).
+macro_rules! serialize_as_str {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    )*};
+}
+serialize_as_str!(ToolErrorCategory, GiveUp, BudgetType, IdempotencyOutcome);
+display_as_str!(
+    ToolErrorCategory,
+    GiveUp,
+    BudgetType,
+    IdempotencyOutcome,
+    InterruptReason
+);
 
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -38,7 +100,7 @@ pub enum EventKind {
         /// The wait before the next attempt.
         delay_ms: f64,
         /// The failure's category (`rate_limit`, `server`, ...).
-        reason: String,
+        reason: ToolErrorCategory,
     },
     /// A tool was left for the next in the plan.
     Fallback {
@@ -46,8 +108,9 @@ pub enum EventKind {
         from: String,
         /// The tool tried next.
         to: String,
-        /// `retries_exhausted`, `retry_after_too_long`, `circuit_open` or `no_time_to_wait`.
-        reason: String,
+        /// `retries_exhausted`, `retry_after_too_long`, `circuit_open`,
+        /// `no_time_to_wait` or `stream_interrupted`.
+        reason: GiveUp,
     },
     /// A breaker changed state.
     Breaker {
@@ -67,7 +130,7 @@ pub enum EventKind {
     /// What idempotency did for the run.
     Idempotency {
         /// `miss`, `hit`, `joined`, `conflict` or `store_failed`.
-        outcome: String,
+        outcome: IdempotencyOutcome,
         /// The caller's key.
         key: String,
     },
@@ -92,12 +155,12 @@ pub enum EventKind {
         /// The tool whose stream ended.
         tool_name: String,
         /// `cut`, `idle_timeout`, `malformed`, `provider_error` or `no_terminal`.
-        reason: String,
+        reason: InterruptReason,
     },
     /// A budget stopped the run.
     Budget {
         /// `tokens`, `costUsd` or `timeMs`.
-        budget_type: String,
+        budget_type: BudgetType,
         /// The limit.
         limit: f64,
         /// What was actually spent.

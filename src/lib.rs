@@ -52,7 +52,7 @@ pub mod trace;
 pub mod wasm;
 
 pub use error::{ConflictReason, OrchestratorError, RunError, ToolError, ToolErrorCategory};
-pub use event::{Event, EventKind, EventSink};
+pub use event::{Event, EventKind, EventSink, IdempotencyOutcome};
 pub use orchestrator::{
     Orchestrator, OrchestratorBuilder, OrchestratorConfig, ReliabilityConfig, RunOptions, RunResult, StoreFailurePolicy,
 };

@@ -63,6 +63,14 @@ fn interrupt_reasons_match_in_both_declarations() {
     assert_eq!(rust, ts_union("js/types.ts", "export type InterruptReason ="));
 }
 
+#[test]
+fn fallback_reasons_and_idempotency_outcomes_match() {
+    let give_up = rust_names("src/reliability/retry.rs", "impl GiveUp");
+    assert_eq!(give_up, ts_union("js/types.ts", "export type FallbackReason ="));
+    let outcomes = rust_names("src/event.rs", "impl IdempotencyOutcome");
+    assert_eq!(outcomes, ts_union("js/types.ts", "export type IdempotencyOutcome ="));
+}
+
 fn snake(name: &str) -> String {
     let mut out = String::new();
     for (i, c) in name.chars().enumerate() {

@@ -19,7 +19,7 @@ mod retries;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use reliable_orchestrator::reliability::{BreakerConfigs, BreakerRegistry, RetryPolicy, Spend};
+use reliable_orchestrator::reliability::{BreakerConfigs, BreakerRegistry, GiveUp, RetryPolicy, Spend};
 use reliable_orchestrator::run::{Action, Call, Failed, Limits, Policies, RunMachine, Step, Succeeded};
 use reliable_orchestrator::testing::VirtualClock;
 use reliable_orchestrator::{BreakerConfig, Budget, BudgetType, CircuitSnapshot, CircuitState, Clock, EventKind};
@@ -217,20 +217,20 @@ fn attempt(tool_name: &str, attempt: u32) -> EventKind {
     }
 }
 
-fn retried(tool_name: &str, attempt: u32, delay_ms: f64, reason: &str) -> EventKind {
+fn retried(tool_name: &str, attempt: u32, delay_ms: f64, reason: ToolErrorCategory) -> EventKind {
     EventKind::Retry {
         tool_name: tool_name.into(),
         attempt,
         delay_ms,
-        reason: reason.into(),
+        reason,
     }
 }
 
-fn fallback(from: &str, to: &str, reason: &str) -> EventKind {
+fn fallback(from: &str, to: &str, reason: GiveUp) -> EventKind {
     EventKind::Fallback {
         from: from.into(),
         to: to.into(),
-        reason: reason.into(),
+        reason,
     }
 }
 
@@ -244,9 +244,9 @@ fn tripped(provider: &str, from: &str, to: &str, reason: &str) -> EventKind {
     }
 }
 
-fn budget_event(budget_type: &str, limit: f64, spent: f64, requested: Option<f64>) -> EventKind {
+fn budget_event(budget_type: BudgetType, limit: f64, spent: f64, requested: Option<f64>) -> EventKind {
     EventKind::Budget {
-        budget_type: budget_type.into(),
+        budget_type,
         limit,
         spent,
         requested,

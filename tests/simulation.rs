@@ -113,7 +113,9 @@ impl EventSink for World {
                 self.breaker.borrow_mut().insert(provider.clone(), to.clone());
             }
             EventKind::Retry { delay_ms, .. } => self.retry_delays.borrow_mut().push(*delay_ms),
-            EventKind::Idempotency { outcome, .. } if outcome == "store_failed" => {
+            EventKind::Idempotency { outcome, .. }
+                if *outcome == reliable_orchestrator::IdempotencyOutcome::StoreFailed =>
+            {
                 if let Some(id) = &event.request_id {
                     self.store_failed_runs.borrow_mut().push(id.clone());
                 }

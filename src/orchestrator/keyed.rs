@@ -15,7 +15,7 @@ use super::context::RunContext;
 use super::lead::lead;
 use super::{Done, Failure, Outcome};
 use crate::error::{ConflictReason, OrchestratorError};
-use crate::event::EventKind;
+use crate::event::{EventKind, IdempotencyOutcome};
 use crate::payload::Payload;
 use crate::planning::PlanEntry;
 use crate::reliability::idempotency::{fingerprint, follow_by_polling, store_key, Flight, Found, Joined, StoredResult};
@@ -95,7 +95,7 @@ pub(super) async fn run_keyed<V: Payload>(
                 return flight.await.into_outcome();
             }
             Joined::Follower(flight) => {
-                ctx.emit(|| idempotency_event("joined", &keyed.key));
+                ctx.emit(|| idempotency_event(IdempotencyOutcome::Joined, &keyed.key));
                 // Where another request's I/O cannot wake this one (workerd), it waits
                 // for the result instead of receiving chunks.
                 if let (Some(run), None) = (&ctx.stream, inner.platform.join_poll_ms) {
@@ -153,15 +153,15 @@ async fn follow<V: Payload>(ctx: &RunContext<V>, flight: Flight<Led<V>>) -> Resu
         .map_err(|reason| Failure::from(ctx.stop_error(reason)))
 }
 
-pub(super) fn idempotency_event(outcome: &str, key: &str) -> EventKind {
+pub(super) fn idempotency_event(outcome: IdempotencyOutcome, key: &str) -> EventKind {
     EventKind::Idempotency {
-        outcome: outcome.into(),
+        outcome,
         key: key.into(),
     }
 }
 
 pub(super) fn conflict<V: Payload>(ctx: &RunContext<V>, key: &str, reason: ConflictReason) -> Failure<V> {
-    ctx.emit(|| idempotency_event("conflict", key));
+    ctx.emit(|| idempotency_event(IdempotencyOutcome::Conflict, key));
     Failure::from(OrchestratorError::Conflict {
         key: key.to_owned(),
         reason,
@@ -192,7 +192,7 @@ fn replay<V: Payload>(stored: StoredResult) -> Outcome<V> {
 pub(super) fn settle_found<V: Payload>(ctx: &RunContext<V>, key: &str, found: Found) -> Option<Outcome<V>> {
     match found {
         Found::Replay(stored) => {
-            ctx.emit(|| idempotency_event("hit", key));
+            ctx.emit(|| idempotency_event(IdempotencyOutcome::Hit, key));
             Some(replay(stored))
         }
         Found::Conflict(reason) => Some(Err(conflict(ctx, key, reason))),

@@ -18,6 +18,7 @@ use super::context::RunContext;
 use super::keyed::{conflict, idempotency_event, settle_found, Keyed, Led};
 use super::{Done, Failure, Outcome};
 use crate::error::{ConflictReason, OrchestratorError};
+use crate::event::IdempotencyOutcome;
 use crate::payload::Payload;
 use crate::planning::PlanEntry;
 use crate::platform::{KvStore, StoreError};
@@ -48,7 +49,7 @@ pub(super) async fn lead<V: Payload>(
 ) -> Led<V> {
     match claim_key(&ctx, &keyed, inherited.as_deref()).await {
         Ok(lease) => {
-            ctx.emit(|| idempotency_event("miss", &keyed.key));
+            ctx.emit(|| idempotency_event(IdempotencyOutcome::Miss, &keyed.key));
             let outcome = execute(&ctx, &request, candidates).await;
             let freed = record(&ctx, &keyed, &outcome).await;
             settle(&ctx, outcome, (!freed).then_some(lease))
@@ -183,7 +184,7 @@ async fn record<V: Payload>(ctx: &RunContext<V>, keyed: &Keyed, outcome: &Outcom
         // The result was paid for: return it even though it is not recorded. Free the
         // key too (best effort), rather than leave it "in progress" until the lease ends:
         // a retry under it will execute again, which the event tells the caller.
-        ctx.emit(|| idempotency_event("store_failed", &keyed.key));
+        ctx.emit(|| idempotency_event(IdempotencyOutcome::StoreFailed, &keyed.key));
         return within_grace(ctx, store.delete(&keyed.skey)).await.is_ok();
     }
     false
@@ -238,7 +239,7 @@ async fn store_failed<V: Payload>(
     key: &str,
     error: StoreError,
 ) -> Outcome<V> {
-    ctx.emit(|| idempotency_event("store_failed", key));
+    ctx.emit(|| idempotency_event(IdempotencyOutcome::StoreFailed, key));
     match ctx.inner.reliability.idempotency_store_failure {
         StoreFailurePolicy::Fail => Err(Failure::from(OrchestratorError::Store(error))),
         StoreFailurePolicy::Proceed => execute(ctx, request, candidates).await,

@@ -333,7 +333,7 @@ fn interrupted<V: Payload>(
     ctx.emit_breaker(call.permit.failure(true));
     ctx.emit(|| EventKind::StreamInterrupted {
         tool_name: call.entry.tool_name.clone(),
-        reason: reason.as_str().into(),
+        reason,
     });
     if run.on_interrupt == OnInterrupt::Continue && call.has_fallback {
         return Ok(Err(GiveUp::StreamInterrupted));

@@ -239,11 +239,7 @@ impl RunMachine {
             self.index += 1;
             self.attempt = 0;
             let to = self.current_name();
-            self.emit(|| EventKind::Fallback {
-                from,
-                to,
-                reason: reason.as_str().into(),
-            });
+            self.emit(|| EventKind::Fallback { from, to, reason });
             return None;
         }
         // A tool left because its breaker is open reports `circuit_open`,
@@ -369,7 +365,7 @@ impl RunMachine {
             tool_name,
             attempt,
             delay_ms,
-            reason: category.as_str().into(),
+            reason: category,
         });
         Action::Wait { delay_ms }
     }

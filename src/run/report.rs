@@ -19,7 +19,7 @@ pub struct Deadline {
 /// The error a budget stop reports; its `budget` event goes to `emit`.
 pub fn budget_error(exceeded: Exceeded, emit: &mut dyn FnMut(EventKind)) -> OrchestratorError {
     emit(EventKind::Budget {
-        budget_type: exceeded.budget_type.as_str().into(),
+        budget_type: exceeded.budget_type,
         limit: exceeded.limit,
         spent: exceeded.spent,
         requested: exceeded.requested,

@@ -27,7 +27,7 @@ fn failures_at_the_threshold_open_the_breaker_and_leave_for_the_fallback() {
     assert_eq!(call(rig.fail(&mut m, down())), plain_call(1, 1, 3, false));
     let events = vec![
         tripped("openai", "closed", "open", "failure_threshold"),
-        fallback("primary", "backup", "circuit_open"),
+        fallback("primary", "backup", GiveUp::CircuitOpen),
         attempt("backup", 1),
     ];
     assert_eq!(m.take_events(), events);
@@ -82,7 +82,7 @@ fn after_the_timeout_a_half_open_probe_is_admitted_and_closes_the_breaker() {
     assert_eq!(call(rig.start(&mut other)), plain_call(1, 1, 1, false));
     let events = vec![
         plan("primary", &["backup"], &[]),
-        fallback("primary", "backup", "circuit_open"),
+        fallback("primary", "backup", GiveUp::CircuitOpen),
         attempt("backup", 1),
     ];
     assert_eq!(other.take_events(), events);
@@ -124,7 +124,7 @@ fn a_breaker_another_run_opened_during_a_wait_sends_the_run_to_its_fallback() {
     let (_, _, category, _) = tool_failed(rig.fail(&mut other, down()));
     assert_eq!(category, ToolErrorCategory::CircuitOpen);
     assert_eq!(call(rig.wake(&mut waiting, 1000.0)), plain_call(1, 1, 2, false));
-    let events = vec![fallback("primary", "backup", "circuit_open"), attempt("backup", 1)];
+    let events = vec![fallback("primary", "backup", GiveUp::CircuitOpen), attempt("backup", 1)];
     assert_eq!(waiting.take_events(), events);
 }
 
@@ -141,6 +141,6 @@ fn a_failure_after_another_run_opened_the_breaker_falls_back_without_waiting() {
     // The slow call's outcome is stale for the breaker; the retry it would
     // earn would be refused, so its fallback runs now.
     assert_eq!(call(rig.fail(&mut slow, down())), plain_call(1, 1, 2, false));
-    let events = vec![fallback("primary", "backup", "circuit_open"), attempt("backup", 1)];
+    let events = vec![fallback("primary", "backup", GiveUp::CircuitOpen), attempt("backup", 1)];
     assert_eq!(slow.take_events(), events);
 }

@@ -40,7 +40,7 @@ fn an_estimate_over_the_token_budget_refuses_the_call() {
     assert_eq!(refused, (BudgetType::Tokens, 100.0, 0.0, Some(150.0), false));
     let events = vec![
         plan("primary", &[], &[]),
-        budget_event("tokens", 100.0, 0.0, Some(150.0)),
+        budget_event(BudgetType::Tokens, 100.0, 0.0, Some(150.0)),
     ];
     assert_eq!(m.take_events(), events, "no attempt");
     assert!(!rig.breakers.states().contains_key("openai"), "no breaker was asked");
@@ -54,7 +54,10 @@ fn usage_charged_past_the_limit_fails_keeping_the_output() {
     m.take_events();
     let over = budget_failed(m.succeeded(rig.now(), Some(Usage::new(80, 40, None)), None));
     assert_eq!(over, (BudgetType::Tokens, 100.0, 120.0, None, true));
-    assert_eq!(m.take_events(), vec![budget_event("tokens", 100.0, 120.0, None)]);
+    assert_eq!(
+        m.take_events(),
+        vec![budget_event(BudgetType::Tokens, 100.0, 120.0, None)]
+    );
 }
 
 #[test]
@@ -86,7 +89,10 @@ fn a_wait_past_the_deadline_calls_the_fallback_instead() {
     m.take_events();
     // A 1000 ms wait would end at the deadline, leaving no time for the call.
     assert_eq!(call(rig.fail(&mut m, down())), plain_call(1, 1, 2, false));
-    let events = vec![fallback("primary", "backup", "no_time_to_wait"), attempt("backup", 1)];
+    let events = vec![
+        fallback("primary", "backup", GiveUp::NoTimeToWait),
+        attempt("backup", 1),
+    ];
     assert_eq!(m.take_events(), events);
 }
 
@@ -103,7 +109,10 @@ fn a_wait_past_the_time_budget_fails_with_budget_exceeded() {
     m.take_events();
     let refused = budget_failed(rig.fail(&mut m, down()));
     assert_eq!(refused, (BudgetType::TimeMs, 1000.0, 200.0, None, false));
-    assert_eq!(m.take_events(), vec![budget_event("timeMs", 1000.0, 200.0, None)]);
+    assert_eq!(
+        m.take_events(),
+        vec![budget_event(BudgetType::TimeMs, 1000.0, 200.0, None)]
+    );
 }
 
 #[test]
@@ -157,5 +166,8 @@ fn a_stop_reports_its_reason() {
     m.take_events();
     let spent = budget_failed(m.stopped(800.0, AbortReason::TimeBudget));
     assert_eq!(spent, (BudgetType::TimeMs, 800.0, 800.0, None, false));
-    assert_eq!(m.take_events(), vec![budget_event("timeMs", 800.0, 800.0, None)]);
+    assert_eq!(
+        m.take_events(),
+        vec![budget_event(BudgetType::TimeMs, 800.0, 800.0, None)]
+    );
 }

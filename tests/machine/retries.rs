@@ -56,7 +56,10 @@ fn retry_delays_grow_by_the_factor_up_to_max_delay() {
     // The n-th retry waits min(maxDelay, initialDelay * factor^(n-1)).
     for (n, expected) in (1u32..).zip([1000.0, 3000.0, 9000.0, 10_000.0, 10_000.0]) {
         assert_eq!(wait(rig.fail(&mut m, down())), expected, "retry {n}");
-        assert_eq!(m.take_events(), vec![retried("primary", n, expected, "server")]);
+        assert_eq!(
+            m.take_events(),
+            vec![retried("primary", n, expected, ToolErrorCategory::Server)]
+        );
         assert_eq!(call(rig.wake(&mut m, expected)), plain_call(0, n + 1, n + 1, false));
         assert_eq!(m.take_events(), vec![attempt("primary", n + 1)]);
     }
@@ -95,7 +98,10 @@ fn a_retry_after_hint_within_max_delay_replaces_the_delay() {
     rig.start(&mut m);
     m.take_events();
     assert_eq!(wait(rig.fail(&mut m, rate_limited(RetryHint::DelayMs(5000.0)))), 5000.0);
-    assert_eq!(m.take_events(), vec![retried("primary", 1, 5000.0, "rate_limit")]);
+    assert_eq!(
+        m.take_events(),
+        vec![retried("primary", 1, 5000.0, ToolErrorCategory::RateLimit)]
+    );
     call(rig.wake(&mut m, 5000.0));
     // An HTTP-date hint is resolved against the wall time the driver passes.
     let at = rate_limited(RetryHint::AtWallMs(rig.clock.wall_ms() + 7000.0));
@@ -110,7 +116,7 @@ fn a_hint_past_max_delay_leaves_for_the_fallback() {
     m.take_events();
     let next = rig.fail(&mut m, rate_limited(RetryHint::DelayMs(31_000.0)));
     assert_eq!(call(next), plain_call(1, 1, 2, false));
-    let left = fallback("primary", "backup", "retry_after_too_long");
+    let left = fallback("primary", "backup", GiveUp::RetryAfterTooLong(31_000.0));
     assert_eq!(m.take_events(), vec![left, attempt("backup", 1)]);
 }
 
@@ -138,7 +144,7 @@ fn exhausted_retries_fall_back_and_the_fallback_answers() {
     assert_eq!(call(rig.wake(&mut m, 1000.0)), plain_call(0, 2, 2, true));
     m.take_events();
     assert_eq!(call(rig.fail(&mut m, down())), plain_call(1, 1, 3, false));
-    let left = fallback("primary", "backup", "retries_exhausted");
+    let left = fallback("primary", "backup", GiveUp::Exhausted);
     assert_eq!(m.take_events(), vec![left, attempt("backup", 1)]);
     let answer = Succeeded {
         step: 1,
