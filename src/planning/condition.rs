@@ -132,17 +132,12 @@ impl Condition {
         Ok(Self { path, op })
     }
 
-    /// Whether the condition holds for `request`.
-    pub fn holds<V: Payload>(&self, request: &V) -> bool {
-        self.holds_in(&RequestView::new(request))
-    }
-
     /// Whether the condition holds, reading through a shared view of the request.
     pub fn holds_in<V: Payload>(&self, view: &RequestView<'_, V>) -> bool {
         if let Op::ContainsAnyIgnoreCase(words) = &self.op {
             return view
                 .lowercase(&self.path)
-                .is_some_and(|lower| words.iter().any(|w| lower.contains(w.as_str())));
+                .is_some_and(|lower| contains_any(words, &lower));
         }
         let found = view.lookup(&self.path);
         let found = found.as_deref();
@@ -152,6 +147,35 @@ impl Condition {
             op => found.is_some_and(|v| op_holds(op, v)),
         }
     }
+}
+
+/// Whether `haystack` contains any of `words`.
+fn contains_any(words: &[String], haystack: &str) -> bool {
+    words.iter().any(|w| contains(haystack, w))
+}
+
+/// Natively `str::contains` (vectorised); in wasm, where setting up its
+/// searcher on every call was most of a plan's time, short keywords are found
+/// by scanning for their first byte: at most `SHORT_KEYWORD` compares per byte
+/// of the request, so still linear.
+#[cfg(not(target_arch = "wasm32"))]
+fn contains(haystack: &str, word: &str) -> bool {
+    haystack.contains(word)
+}
+
+#[cfg(target_arch = "wasm32")]
+const SHORT_KEYWORD: usize = 32;
+
+#[cfg(target_arch = "wasm32")]
+fn contains(haystack: &str, word: &str) -> bool {
+    let needle = word.as_bytes();
+    let Some(&first) = needle.first().filter(|_| needle.len() <= SHORT_KEYWORD) else {
+        return haystack.contains(word);
+    };
+    let hay = haystack.as_bytes();
+    hay.iter()
+        .enumerate()
+        .any(|(i, &b)| b == first && hay.get(i..i + needle.len()) == Some(needle))
 }
 
 fn op_holds(op: &Op, value: &Value) -> bool {
@@ -168,10 +192,7 @@ fn op_holds(op: &Op, value: &Value) -> bool {
         Op::Gte(n) => value.as_f64().is_some_and(|v| v >= *n),
         Op::Lt(n) => value.as_f64().is_some_and(|v| v < *n),
         Op::Lte(n) => value.as_f64().is_some_and(|v| v <= *n),
-        Op::ContainsAnyIgnoreCase(words) => value.as_str().is_some_and(|s| {
-            let lower = s.to_lowercase();
-            words.iter().any(|w| lower.contains(w.as_str()))
-        }),
+        Op::ContainsAnyIgnoreCase(words) => value.as_str().is_some_and(|s| contains_any(words, &s.to_lowercase())),
         Op::NotEquals(_) | Op::Exists(_) => false,
     }
 }

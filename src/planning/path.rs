@@ -8,6 +8,9 @@ use serde_json::Value;
 pub struct Path {
     raw: String,
     segments: Vec<String>,
+    /// Its index among the planner's distinct paths (set when the planner is
+    /// built), so a plan memoises lookups in a vector instead of hashing names.
+    slot: Option<usize>,
 }
 
 impl Path {
@@ -26,7 +29,18 @@ impl Path {
         Ok(Self {
             raw: raw.to_owned(),
             segments,
+            slot: None,
         })
+    }
+
+    /// Its index among the planner's distinct paths, when a planner gave it one.
+    pub fn slot(&self) -> Option<usize> {
+        self.slot
+    }
+
+    /// Gives it its index among the planner's distinct paths.
+    pub fn set_slot(&mut self, slot: usize) {
+        self.slot = Some(slot);
     }
 
     /// The path as written.

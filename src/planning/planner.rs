@@ -43,6 +43,8 @@ pub struct Plan {
 #[derive(Clone, Debug, Default)]
 pub struct RuleBasedPlanner {
     rules: Vec<Rule>,
+    /// Distinct paths the rules read (each condition's path has its slot).
+    paths: usize,
     /// The options of a default tool (none), shared by every plan.
     no_options: Rc<Value>,
 }
@@ -51,8 +53,10 @@ impl RuleBasedPlanner {
     /// Orders `rules` by priority (stable).
     pub fn new(mut rules: Vec<Rule>) -> Self {
         rules.sort_by(|a, b| b.priority.total_cmp(&a.priority));
+        let paths = assign_slots(&mut rules);
         Self {
             rules,
+            paths,
             no_options: Rc::new(Value::Null),
         }
     }
@@ -81,7 +85,7 @@ impl RuleBasedPlanner {
     /// tools; each tool once, where it first appears.
     pub fn candidates<V: Payload>(&self, request: &V, defaults: &[String]) -> Vec<PlanEntry> {
         let mut entries: Vec<PlanEntry> = Vec::with_capacity(defaults.len() + 1);
-        let view = super::RequestView::new(request);
+        let view = super::RequestView::new(request, self.paths);
         let from_rules = self
             .rules
             .iter()
@@ -103,6 +107,17 @@ impl RuleBasedPlanner {
         }
         entries
     }
+}
+
+/// Numbers the distinct paths of `rules`' conditions; answers how many there are.
+fn assign_slots(rules: &mut [Rule]) -> usize {
+    let mut slots: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for condition in rules.iter_mut().flat_map(|r| r.conditions.iter_mut()) {
+        let next = slots.len();
+        let slot = *slots.entry(condition.path.as_str().to_owned()).or_insert(next);
+        condition.path.set_slot(slot);
+    }
+    slots.len()
 }
 
 /// Leaves out the candidates whose breaker is open.

@@ -1,11 +1,12 @@
 //! One request as the planner sees it during one plan: each path is looked
 //! up once however many rules name it, and each string lowercased once
 //! however many keyword rules search it. With 1,000 rules on `query`, that is
-//! one lookup (one boundary crossing in wasm) instead of a thousand.
+//! one lookup (one boundary crossing in wasm) instead of a thousand. Paths
+//! carry their index among the planner's distinct paths, so the memo is a
+//! vector: no name is hashed per rule.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use serde_json::Value;
@@ -19,43 +20,55 @@ type Found = Option<Rc<Value>>;
 /// Memoised lookups into one request.
 pub struct RequestView<'a, V> {
     request: &'a V,
-    found: RefCell<HashMap<String, Found>>,
-    lowered: RefCell<HashMap<String, Rc<str>>>,
+    /// By path slot: `None` not looked up yet.
+    found: RefCell<Vec<Option<Found>>>,
+    lowered: RefCell<Vec<Option<Rc<str>>>>,
 }
 
 impl<'a, V: Payload> RequestView<'a, V> {
-    /// A view of `request` with nothing looked up yet.
-    pub fn new(request: &'a V) -> Self {
+    /// A view of `request` for paths with slots below `paths`, nothing looked up yet.
+    pub fn new(request: &'a V, paths: usize) -> Self {
         Self {
             request,
-            found: RefCell::new(HashMap::new()),
-            lowered: RefCell::new(HashMap::new()),
+            found: RefCell::new(vec![None; paths]),
+            lowered: RefCell::new(vec![None; paths]),
         }
     }
 
-    /// The value at `path`, looked up once.
+    fn fetch(&self, path: &Path) -> Found {
+        self.request
+            .lookup(path)
+            .map(|v: Cow<'_, Value>| Rc::new(v.into_owned()))
+    }
+
+    /// The value at `path`, looked up once (a path without a slot: every time).
     pub fn lookup(&self, path: &Path) -> Found {
-        if let Some(found) = self.found.borrow().get(path.as_str()) {
+        let Some(slot) = path.slot().filter(|&s| s < self.found.borrow().len()) else {
+            return self.fetch(path);
+        };
+        if let Some(Some(found)) = self.found.borrow().get(slot) {
             return found.clone();
         }
-        let found = self
-            .request
-            .lookup(path)
-            .map(|v: Cow<'_, Value>| Rc::new(v.into_owned()));
-        self.found.borrow_mut().insert(path.as_str().to_owned(), found.clone());
+        let found = self.fetch(path);
+        if let Some(memo) = self.found.borrow_mut().get_mut(slot) {
+            *memo = Some(found.clone());
+        }
         found
     }
 
     /// The string at `path`, lowercased once.
     pub fn lowercase(&self, path: &Path) -> Option<Rc<str>> {
-        if let Some(lower) = self.lowered.borrow().get(path.as_str()) {
-            return Some(Rc::clone(lower));
+        let slot = path.slot();
+        if let Some(Some(lower)) = slot.and_then(|s| self.lowered.borrow().get(s).cloned()) {
+            return Some(lower);
         }
         let found = self.lookup(path)?;
         let lower: Rc<str> = Rc::from(found.as_str()?.to_lowercase());
-        self.lowered
-            .borrow_mut()
-            .insert(path.as_str().to_owned(), Rc::clone(&lower));
+        if let Some(s) = slot {
+            if let Some(memo) = self.lowered.borrow_mut().get_mut(s) {
+                *memo = Some(Rc::clone(&lower));
+            }
+        }
         Some(lower)
     }
 }
