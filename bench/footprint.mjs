@@ -1,11 +1,12 @@
 // Footprint: release wasm size (raw, gzip), instantiate time in a fresh Node process, timer
-// accuracy of retry delays (scheduled vs observed), memory after 100,000 runs, and plan time
-// through wasm for 10 to 10,000 rules.
+// accuracy of retry delays (scheduled vs observed), memory after 1,000,000 runs (JS heap and
+// wasm memory), and plan time through wasm for 10 to 10,000 rules.
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ReliableOrchestrator, RuleBasedPlanner, rules } from "reliable-orchestrator";
+import { initSync } from "../pkg/generated/reliable_orchestrator.js";
 import { summary } from "./lib.mjs";
 
 const wasmPath = fileURLToPath(new URL("../pkg/generated/reliable_orchestrator_bg.wasm", import.meta.url));
@@ -59,28 +60,34 @@ export async function memoryAfterRuns() {
   const o = new ReliableOrchestrator({ tools: { t: { execute: async (r) => ({ output: r }) } }, defaultTools: ["t"] });
   const gc = async () => { for (let i = 0; i < 3; i++) { globalThis.gc?.(); await new Promise((r) => setTimeout(r, 10)); } };
   await gc();
+  // The package has loaded the module already: initSync answers its exports, memory included.
+  const wasmMemory = () => initSync({ module: new Uint8Array() }).memory.buffer.byteLength;
+  const batches = async (n) => {
+    for (let batch = 0; batch < n; batch++) {
+      await Promise.all(Array.from({ length: 1000 }, (_, i) => o.run({ query: `q${i}` })));
+    }
+  };
+  await batches(20); // warm-up: the run table and the allocator reach their working size
+  await gc();
   const before = process.memoryUsage();
-  for (let batch = 0; batch < 100; batch++) {
-    await Promise.all(Array.from({ length: 1000 }, (_, i) => o.run({ query: `q${i}` })));
-  }
+  const wasmBefore = wasmMemory();
+  await batches(1000);
   await gc();
   const after = process.memoryUsage();
-  return { heapMb: after.heapUsed / 2 ** 20, heapGrowthMb: (after.heapUsed - before.heapUsed) / 2 ** 20, rssMb: after.rss / 2 ** 20 };
+  const mb = (bytes) => bytes / 2 ** 20;
+  return {
+    runs: 1_000_000,
+    heapMb: mb(after.heapUsed),
+    heapGrowthMb: mb(after.heapUsed - before.heapUsed),
+    wasmMb: mb(wasmMemory()),
+    wasmGrowthMb: mb(wasmMemory() - wasmBefore),
+    rssMb: mb(after.rss),
+  };
 }
 
-/** Plan time through wasm: a run over n non-matching keyword rules minus a run with none. */
+/** Plan time through wasm: the dry-run `plan()` over n non-matching keyword rules. */
 export async function wasmPlanning() {
   const tool = { execute: async (r) => ({ output: r }) };
-  const timeRun = async (o) => {
-    for (let i = 0; i < 200; i++) await o.run({ query: "Analyze the market trends in depth" });
-    const samples = [];
-    for (let i = 0; i < 300; i++) {
-      const t = performance.now();
-      await o.run({ query: "Analyze the market trends in depth" });
-      samples.push((performance.now() - t) * 1000);
-    }
-    return summary(samples).p50;
-  };
   // Timed directly through the dry-run `plan()`: a difference of two run() times was noise.
   const out = {};
   for (const n of [10, 100, 1_000, 10_000]) {
