@@ -79,8 +79,14 @@ impl WasmOrchestrator {
 impl WasmOrchestrator {
     fn spawn(&self, request: JsValue, options: JsValue, on_chunk: Option<js_sys::Function>) -> js_sys::Promise {
         let orchestrator = self.inner.clone();
+        // A run the TypeScript driver handed over: `begin` has read its options already.
+        let handed = match &on_chunk {
+            None => self.driven.borrow_mut().take_handed(&options),
+            Some(_) => None,
+        };
         wasm_bindgen_futures::future_to_promise(async move {
-            let (mut options, js_signal) = match convert::run_options_from_js(&options) {
+            let parsed = handed.unwrap_or_else(|| convert::run_options_from_js(&options));
+            let (mut options, js_signal) = match parsed {
                 Ok(parsed) => parsed,
                 Err(e) => return Err(errors::error_to_js(&e).into()),
             };

@@ -98,14 +98,20 @@ impl WasmOrchestrator {
     /// Plans a run: the handle and its flags, or [`SLOW`]. A run that cannot
     /// begin (bad options, no tool) is [`SLOW`] too: the Rust driver reports
     /// it, with its ids, exactly as it reports every such error.
-    fn begin_run(&self, request: JsValue, options: &JsValue, now: f64, request_id: Option<String>) -> u32 {
+    fn begin_run(&self, request: JsValue, raw_options: &JsValue, now: f64, request_id: Option<String>) -> u32 {
         // Options are read (guarded, getters and all) before the table is borrowed.
-        let Ok((options, signal)) = convert::run_options_from_js(options) else {
-            return SLOW;
-        };
+        let parsed = convert::run_options_from_js(raw_options);
         let mut driven = self.driven.borrow_mut();
+        let (options, signal) = match parsed {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                driven.hand_over(raw_options, Err(error));
+                return SLOW;
+            }
+        };
         // A signal that has already fired (or cannot be read) is the Rust driver's to report.
         if options.validate.is_some() || signal.as_ref().is_some_and(JsSignal::aborted) {
+            driven.hand_over(raw_options, Ok((options, signal)));
             return SLOW;
         }
         let from_options = options.trace_id.is_some() || options.request_id.is_some() || options.traceparent.is_some();
@@ -120,12 +126,16 @@ impl WasmOrchestrator {
             }
         };
         if invalid.is_some() {
+            driven.hand_over(raw_options, Ok((options, signal)));
             return SLOW;
         }
         let request = JsPayload(request);
         let begun = match self.inner.begin(&request, &options, now) {
             Ok(Some(begun)) => begun,
-            Ok(None) | Err(_) => return SLOW,
+            Ok(None) | Err(_) => {
+                driven.hand_over(raw_options, Ok((options, signal)));
+                return SLOW;
+            }
         };
         // A tool index must fit its 10 bits of an action code.
         if !begun
@@ -134,6 +144,7 @@ impl WasmOrchestrator {
             .iter()
             .all(|s| s.tool <= 0x3ff && driven.is_host(s.tool))
         {
+            driven.hand_over(raw_options, Ok((options, signal)));
             return SLOW;
         }
         let deadline = begun.limits.deadline.is_some();

@@ -6,8 +6,9 @@ use wasm_bindgen::JsValue;
 
 use super::super::convert::HostTools;
 use super::super::js_value::JsPayload;
+use super::super::signal::JsSignal;
 use crate::error::OrchestratorError;
-use crate::orchestrator::Orchestrator;
+use crate::orchestrator::{Orchestrator, RunOptions};
 use crate::planning::PlanEntry;
 use crate::platform::Usage;
 use crate::run::{Call, RunMachine};
@@ -67,6 +68,19 @@ pub struct Driven {
     pub slots: Vec<Option<Slot>>,
     pub free: Vec<usize>,
     pub last: Last,
+    /// The options `begin` read for a run it handed to the Rust driver, with
+    /// the object they came from: `run` right after takes them instead of
+    /// reading the object again.
+    pub handed: Option<Handed>,
+}
+
+/// Options read by `begin` for the Rust driver (or why they cannot be used).
+pub type Parsed = Result<(RunOptions<JsPayload>, Option<JsSignal>), OrchestratorError>;
+
+/// Options read by `begin` for the Rust driver, and the object they came from.
+pub struct Handed {
+    pub raw: JsValue,
+    pub parsed: Parsed,
 }
 
 impl Driven {
@@ -86,6 +100,20 @@ impl Driven {
             tools,
             ..Self::default()
         }
+    }
+
+    /// Keeps the options `begin` read for the run it hands to the Rust driver.
+    pub fn hand_over(&mut self, raw: &JsValue, parsed: Parsed) {
+        self.handed = Some(Handed {
+            raw: raw.clone(),
+            parsed,
+        });
+    }
+
+    /// The options `begin` read from `raw`, if it was the last object it handed over.
+    pub fn take_handed(&mut self, raw: &JsValue) -> Option<Parsed> {
+        let handed = self.handed.take()?;
+        js_sys::Object::is(&handed.raw, raw).then_some(handed.parsed)
     }
 
     pub fn is_host(&self, tool: usize) -> bool {
