@@ -30,6 +30,16 @@ enum Performed<V> {
     Stopped(AbortReason),
 }
 
+/// The output of the last call that answered whole, and its message.
+type Last<V> = Option<(V, Option<serde_json::Value>)>;
+
+/// What performing one action led to: the machine's next action, or a
+/// stream that finished the run.
+enum Next<V> {
+    Act(Action),
+    Finished(Done<V>),
+}
+
 /// Runs the plan built from `candidates` until a tool succeeds or the plan is spent.
 pub(super) async fn execute<V: Payload>(
     ctx: &RunContext<V>,
@@ -43,48 +53,14 @@ pub(super) async fn execute<V: Payload>(
     };
     let mut machine = machine_for(ctx, request, &candidates);
     let mut action = machine.start(p, ctx.now());
-    let mut last: Option<(V, Option<serde_json::Value>)> = None;
+    let mut last: Last<V> = None;
     loop {
         ctx.emit_all(machine.take_events());
         action = match action {
-            Action::Call(call) => {
-                let entry = candidates.get(call.step).ok_or(OrchestratorError::NoTool)?;
-                let tool = inner.tools.get(&entry.tool_name).ok_or_else(|| {
-                    Failure::from(OrchestratorError::UnknownTool {
-                        tool_name: entry.tool_name.clone(),
-                    })
-                })?;
-                match perform(ctx, tool.as_ref(), request, entry, &call, &machine).await {
-                    Performed::Stopped(reason) => machine.stopped(ctx.now(), reason),
-                    Performed::Answered(Ok(Called::Whole(out))) => {
-                        last = Some((out.output, out.message));
-                        machine.succeeded(ctx.now(), out.usage, out.cost_usd)
-                    }
-                    Performed::Answered(Ok(Called::Stream(opened, signal, started))) => {
-                        let Some(permit) = machine.take_permit() else {
-                            return Err(Failure::from(OrchestratorError::Aborted));
-                        };
-                        let draining = Draining {
-                            entry,
-                            attempt: call.attempt,
-                            attempt_started: started,
-                            calls: call.calls,
-                            has_fallback: call.has_fallback,
-                            signal,
-                            permit,
-                        };
-                        let run = ctx.stream.as_deref().ok_or(OrchestratorError::Aborted)?;
-                        match drain(ctx, run, &mut machine, draining, opened).await? {
-                            Ok(done) => return Ok(done),
-                            Err(reason) => machine.left(p, ctx.now(), reason),
-                        }
-                    }
-                    Performed::Answered(Err(error)) => {
-                        let unit = inner.platform.random.unit_f64();
-                        machine.failed(p, ctx.now(), inner.platform.clock.wall_ms(), unit, error)
-                    }
-                }
-            }
+            Action::Call(call) => match call_step(ctx, request, &candidates, &mut machine, &call, &mut last).await? {
+                Next::Act(next) => next,
+                Next::Finished(done) => return Ok(done),
+            },
             Action::Wait { delay_ms } => {
                 match until_aborted(&ctx.signal, inner.platform.sleeper.sleep(delay_ms)).await {
                     Ok(()) => machine.woke(p, ctx.now()),
@@ -113,6 +89,110 @@ pub(super) async fn execute<V: Payload>(
             }
         };
     }
+}
+
+/// Performs `call` and feeds its outcome to the machine.
+async fn call_step<V: Payload>(
+    ctx: &RunContext<V>,
+    request: &V,
+    candidates: &[PlanEntry],
+    machine: &mut RunMachine,
+    call: &Call,
+    last: &mut Last<V>,
+) -> Result<Next<V>, Failure<V>> {
+    let inner = &ctx.inner;
+    let p = Policies {
+        breakers: &inner.breakers,
+        retry: &inner.retry,
+    };
+    let entry = candidates.get(call.step).ok_or(OrchestratorError::NoTool)?;
+    let tool = inner.tools.get(&entry.tool_name).ok_or_else(|| {
+        Failure::from(OrchestratorError::UnknownTool {
+            tool_name: entry.tool_name.clone(),
+        })
+    })?;
+    let next = match perform(ctx, tool.as_ref(), request, entry, call, machine).await {
+        Performed::Stopped(reason) => machine.stopped(ctx.now(), reason),
+        Performed::Answered(Ok(Called::Whole(out))) => {
+            *last = Some((out.output, out.message));
+            machine.succeeded(ctx.now(), out.usage, out.cost_usd)
+        }
+        Performed::Answered(Ok(Called::Stream(opened, signal, started))) => {
+            let stream = StreamCall {
+                opened,
+                signal,
+                started,
+            };
+            match stream_rest(ctx, machine, entry, call, stream).await? {
+                Ok(done) => return Ok(Next::Finished(done)),
+                Err(reason) => machine.left(p, ctx.now(), reason),
+            }
+        }
+        Performed::Answered(Err(error)) => {
+            let unit = inner.platform.random.unit_f64();
+            machine.failed(p, ctx.now(), inner.platform.clock.wall_ms(), unit, error)
+        }
+    };
+    Ok(Next::Act(next))
+}
+
+/// Races `work` against the call's timeout and the run's signal.
+async fn race<V: Payload, T>(
+    ctx: &RunContext<V>,
+    call: &Call,
+    call_signal: &AbortSignal,
+    work: LocalBoxFuture<'_, Result<T, ToolError>>,
+) -> Result<Result<T, ToolError>, AbortReason> {
+    let guarded = until_aborted(call_signal, work);
+    let raced = match call.timeout_ms {
+        Some(ms) => {
+            let sleeper = Rc::clone(&ctx.inner.platform.sleeper);
+            let timer = watchdog(sleeper, ms, call_signal.clone(), AbortReason::AttemptTimeout);
+            match future::select(std::pin::pin!(guarded), std::pin::pin!(timer)).await {
+                Either::Left((raced, _)) => raced,
+                Either::Right(((), _)) => Err(AbortReason::AttemptTimeout),
+            }
+        }
+        None => guarded.await,
+    };
+    match (raced, call_signal.reason()) {
+        // The tool failed because its signal fired (it rejected with the abort
+        // reason before we saw the signal): the abort is what happened.
+        (Ok(Err(_)), Some(reason)) => Err(reason),
+        (raced, _) => raced,
+    }
+}
+
+/// A streaming call past its first chunk: what drain needs of it.
+struct StreamCall {
+    opened: Opened,
+    signal: AbortSignal,
+    started: f64,
+}
+
+/// Delivers the rest of a stream; `Ok(Err(reason))`: it broke and the run
+/// goes on with the next tool.
+async fn stream_rest<V: Payload>(
+    ctx: &RunContext<V>,
+    machine: &mut RunMachine,
+    entry: &PlanEntry,
+    call: &Call,
+    stream: StreamCall,
+) -> Result<Result<Done<V>, crate::reliability::GiveUp>, Failure<V>> {
+    let Some(permit) = machine.take_permit() else {
+        return Err(Failure::from(OrchestratorError::Aborted));
+    };
+    let draining = Draining {
+        entry,
+        attempt: call.attempt,
+        attempt_started: stream.started,
+        calls: call.calls,
+        has_fallback: call.has_fallback,
+        signal: stream.signal,
+        permit,
+    };
+    let run = ctx.stream.as_deref().ok_or(OrchestratorError::Aborted)?;
+    drain(ctx, run, machine, draining, stream.opened).await
 }
 
 /// The machine for this run: the candidates with their providers and estimates.
@@ -156,24 +236,7 @@ async fn perform<V: Payload>(
             Box::pin(opened.map(move |r| r.map(|opened| Called::Stream(opened, signal, started))))
         }
     };
-    let guarded = until_aborted(&call_signal, work);
-    let raced = match call.timeout_ms {
-        Some(ms) => {
-            let sleeper = Rc::clone(&inner.platform.sleeper);
-            let timer = watchdog(sleeper, ms, call_signal.clone(), AbortReason::AttemptTimeout);
-            match future::select(std::pin::pin!(guarded), std::pin::pin!(timer)).await {
-                Either::Left((raced, _)) => raced,
-                Either::Right(((), _)) => Err(AbortReason::AttemptTimeout),
-            }
-        }
-        None => guarded.await,
-    };
-    let raced = match (raced, call_signal.reason()) {
-        // The tool failed because its signal fired (it rejected with the abort
-        // reason before we saw the signal): the abort is what happened.
-        (Ok(Err(_)), Some(reason)) => Err(reason),
-        (raced, _) => raced,
-    };
+    let raced = race(ctx, call, &call_signal, work).await;
     match raced {
         Ok(answer) => Performed::Answered(answer.and_then(|called| match (called, &ctx.stream) {
             (Called::Stream(..), None) => Err(ToolError::invalid_output(

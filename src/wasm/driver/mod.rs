@@ -24,7 +24,7 @@ use super::js_tool::output_from_js;
 use super::js_value::{from_json, JsPayload};
 use super::WasmOrchestrator;
 use crate::error::ToolError;
-use crate::orchestrator::Orchestrator;
+use crate::orchestrator::{Orchestrator, RunOptions};
 use crate::platform::{AbortReason, Usage};
 use crate::run::{Action, Call};
 use crate::trace::TraceIds;
@@ -95,6 +95,27 @@ impl WasmOrchestrator {
         code
     }
 
+    /// The run's ids: the options' (checked), else the driver's request id when it
+    /// passed one (for events), else none yet. `Err`: an id is invalid.
+    fn ids_of(
+        &self,
+        options: &RunOptions<JsPayload>,
+        from_options: bool,
+        request_id: Option<String>,
+    ) -> Result<Option<TraceIds>, ()> {
+        if !from_options && request_id.is_none() {
+            return Ok(None);
+        }
+        let rid = options.request_id.as_deref().or(request_id.as_deref());
+        let random = self.inner.platform().random.as_ref();
+        let (ids, invalid) =
+            TraceIds::checked(options.trace_id.as_deref(), rid, options.traceparent.as_deref(), random);
+        match invalid {
+            Some(_) => Err(()),
+            None => Ok(Some(ids)),
+        }
+    }
+
     /// Plans a run: the handle and its flags, or [`SLOW`]. A run that cannot
     /// begin (bad options, no tool) is [`SLOW`] too: the Rust driver reports
     /// it, with its ids, exactly as it reports every such error.
@@ -115,20 +136,10 @@ impl WasmOrchestrator {
             return SLOW;
         }
         let from_options = options.trace_id.is_some() || options.request_id.is_some() || options.traceparent.is_some();
-        let (ids, invalid) = match (from_options, request_id) {
-            (false, None) => (None, None),
-            (_, rid) => {
-                let rid = options.request_id.as_deref().or(rid.as_deref());
-                let random = self.inner.platform().random.as_ref();
-                let (ids, invalid) =
-                    TraceIds::checked(options.trace_id.as_deref(), rid, options.traceparent.as_deref(), random);
-                (Some(ids), invalid)
-            }
-        };
-        if invalid.is_some() {
+        let Ok(ids) = self.ids_of(&options, from_options, request_id) else {
             driven.hand_over(raw_options, Ok((options, signal)));
             return SLOW;
-        }
+        };
         let request = JsPayload(request);
         let begun = match self.inner.begin(&request, &options, now) {
             Ok(Some(begun)) => begun,
