@@ -24,8 +24,6 @@ const HAS_MESSAGE = 1 << 14;
 const KEEP_OUTPUT = 1 << 3;
 /** A call's outcome that arrived after the run moved on (a timeout fired first). */
 const STALE = -1;
-/** `#call` left a native promise in `#pending` for `drive` to await. */
-const PENDING = -2;
 /** setTimeout fires at once for delays above 2^31-1 ms. */
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
@@ -125,8 +123,6 @@ class Run {
   #seq = 0;
   #ctx: LazyToolContext | undefined;
   #deadline: ReturnType<typeof setTimeout> | undefined;
-  /** The native promise `#call` left for `drive` to await. */
-  #pending: Promise<unknown> | undefined;
   /** The caller's signal and the listener this run added to it. */
   #signal: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
@@ -218,21 +214,7 @@ class Run {
         }
         if (kind === CALL) {
           const called = this.#call(code);
-          if (called !== PENDING) {
-            code = typeof called === "number" ? called : await called;
-            continue;
-          }
-          // The common case inline (no extra async frame): a native promise, no timer.
-          const pending = this.#pending!;
-          this.#pending = undefined;
-          let settled: unknown;
-          try {
-            settled = await pending;
-          } catch (thrown) {
-            code = this.#w.fail(this.#handle, thrown, false, performance.now());
-            continue;
-          }
-          code = this.#answered(settled);
+          code = typeof called === "number" ? called : await called;
         } else if (kind === WAIT) code = await this.#wait();
         else if (kind === DONE) return this.#result(code);
         else throw this.#error(code);
@@ -287,10 +269,6 @@ class Run {
         return w.fail(this.#handle, thrown, true, performance.now());
       }
       if (typeof then !== "function") return this.#answered(value);
-      if (timeoutMs === 0 && this.#deadline === undefined && this.#signal === undefined && nativePromise(value, then)) {
-        this.#pending = value;
-        return PENDING;
-      }
       return this.#interruptible(this.#settle(value, then, seq), timeoutMs);
     }
     return this.#answered(value);

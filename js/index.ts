@@ -7,7 +7,6 @@ import type { BreakerState, CircuitStateSnapshot, OrchestratorConfig, RunOptions
 import { RunStream } from "./stream.js";
 import { abortContext, makeContext } from "./context.js";
 import { Driver } from "./driver.js";
-
 import { uuidSource } from "./uuid.js";
 
 /** Request ids for the driver; without `crypto.getRandomValues` every run goes to the Rust driver. */
