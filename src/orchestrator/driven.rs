@@ -53,8 +53,15 @@ pub(super) fn limits_of<V>(
     }
 }
 
-/// The machine's view of `candidates`: providers and estimates.
-pub(super) fn steps_of<V: Payload>(inner: &Inner<V>, request: &V, candidates: &[PlanEntry]) -> Vec<Step> {
+/// The machine's view of `candidates`: providers and estimates; `None` as soon
+/// as a step is not `drivable` (before any estimate is made: a built-in tool's
+/// reads the whole request).
+pub(super) fn steps_of<V: Payload>(
+    inner: &Inner<V>,
+    request: &V,
+    candidates: &[PlanEntry],
+    drivable: &dyn Fn(&Step) -> bool,
+) -> Option<Vec<Step>> {
     let mut steps = Vec::with_capacity(candidates.len());
     for entry in candidates {
         // Every candidate names a registered tool (checked when the orchestrator is built, and
@@ -62,17 +69,21 @@ pub(super) fn steps_of<V: Payload>(inner: &Inner<V>, request: &V, candidates: &[
         let Some((step, tool)) = inner.steps.get(&entry.tool_name) else {
             continue;
         };
+        if !drivable(step) {
+            return None;
+        }
         let mut step = step.clone();
         step.rule.clone_from(&entry.rule);
         step.estimate = tool.estimate(request, &entry.options);
         steps.push(step);
     }
-    steps
+    Some(steps)
 }
 
 impl<V: Payload> Orchestrator<V> {
     /// Plans `request` into a machine for a driver that performs it itself.
-    /// Keyed runs (with idempotency on) are not for such drivers: `None`.
+    /// Keyed runs (with idempotency on), and plans with a step the driver
+    /// cannot perform (`drivable` says), are not for it: `None`.
     ///
     /// # Errors
     /// `invalid_request`, `unknown_tool`, `no_tool`.
@@ -81,6 +92,7 @@ impl<V: Payload> Orchestrator<V> {
         request: &V,
         options: &RunOptions<V>,
         started: f64,
+        drivable: &dyn Fn(&Step) -> bool,
     ) -> Result<Option<Begun>, OrchestratorError> {
         let inner = &self.inner;
         if let Some(key) = options
@@ -94,7 +106,9 @@ impl<V: Payload> Orchestrator<V> {
         let candidates = self.candidates(request, options.tool_name.as_deref(), options.tool_options.as_ref())?;
         let budget = options.budget.unwrap_or_default();
         let limits = limits_of(inner.reliability.attempt_timeout_ms, options, &budget, started);
-        let steps = steps_of(inner, request, &candidates);
+        let Some(steps) = steps_of(inner, request, &candidates, drivable) else {
+            return Ok(None);
+        };
         let machine = RunMachine::new(steps, Spend::new(budget, started), limits, inner.events.is_some());
         Ok(Some(Begun {
             machine,
@@ -138,9 +152,9 @@ impl<V: Payload> Orchestrator<V> {
 
     /// The registered tools' names, in the order of [`Step::tool`].
     pub fn tool_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.inner.tools.keys().cloned().collect();
-        names.sort_unstable();
-        names
+        let mut indexed: Vec<(usize, &String)> = self.inner.steps.iter().map(|(name, (s, _))| (s.tool, name)).collect();
+        indexed.sort_unstable();
+        indexed.into_iter().map(|(_, name)| name.clone()).collect()
     }
 
     /// The tool registered as `name`.

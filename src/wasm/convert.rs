@@ -79,22 +79,8 @@ const CONFIG_KEYS: &[&str] = &[
     "on_event",
 ];
 
-/// The JS tools by name, for the TypeScript driver: each one's index, `this` and `execute`.
-#[derive(Default)]
-pub struct HostTools {
-    /// Tool name to its index in `parts`.
-    pub index: std::collections::HashMap<String, u32>,
-    /// `[name, this, execute]` of each, by index.
-    pub parts: Vec<(String, JsValue, Function)>,
-}
-
-impl HostTools {
-    fn add(&mut self, name: &str, this: JsValue, execute: Function) {
-        let i = u32::try_from(self.parts.len()).unwrap_or(u32::MAX);
-        self.index.insert(name.to_owned(), i);
-        self.parts.push((name.to_owned(), this, execute));
-    }
-}
+/// The JS tools by name, for the TypeScript driver: each one's `this` and `execute`.
+pub type HostTools = std::collections::HashMap<String, (JsValue, Function)>;
 
 /// Builds an orchestrator from the JS config object.
 ///
@@ -119,7 +105,7 @@ pub fn orchestrator_from_js(config: &JsValue) -> Result<(Orchestrator<JsPayload>
         for (name, tool) in tools_of(&tools)? {
             let (tool, parts) = builtin_tools::registered_tool(&name, &format!("tools.{name}"), &tool)?;
             if let Some((this, execute)) = parts {
-                host_tools.add(&name, this, execute);
+                host_tools.insert(name.clone(), (this, execute));
             }
             builder = builder.tool(name, tool);
         }

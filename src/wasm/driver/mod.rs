@@ -141,23 +141,15 @@ impl WasmOrchestrator {
             return SLOW;
         };
         let request = JsPayload(request);
-        let begun = match self.inner.begin(&request, &options, now) {
+        // A tool index must fit its 10 bits of an action code.
+        let drivable = |s: &crate::run::Step| s.tool <= 0x3ff && driven.is_host(s.tool);
+        let begun = match self.inner.begin(&request, &options, now, &drivable) {
             Ok(Some(begun)) => begun,
             Ok(None) | Err(_) => {
                 driven.hand_over(raw_options, Ok((options, signal)));
                 return SLOW;
             }
         };
-        // A tool index must fit its 10 bits of an action code.
-        if !begun
-            .machine
-            .steps()
-            .iter()
-            .all(|s| s.tool <= 0x3ff && driven.is_host(s.tool))
-        {
-            driven.hand_over(raw_options, Ok((options, signal)));
-            return SLOW;
-        }
         let deadline = begun.limits.deadline.is_some();
         let flags = if from_options { HAS_IDS } else { 0 }
             | if deadline { HAS_DEADLINE } else { 0 }
@@ -181,8 +173,7 @@ impl WasmOrchestrator {
 impl WasmOrchestrator {
     fn call_tool_name(&self, handle: u32) -> String {
         let mut driven = self.driven.borrow_mut();
-        let slot = driven.slot(handle);
-        let entry = slot.and_then(|s| s.call.as_ref().and_then(|c| s.candidates.get(c.step)));
+        let entry = driven.slot(handle).and_then(|s| s.entry());
         entry.map(|e| e.tool_name.clone()).unwrap_or_default()
     }
 }
@@ -273,8 +264,7 @@ impl WasmOrchestrator {
         let Some(slot) = driven.slot(handle) else {
             return JsValue::UNDEFINED;
         };
-        let entry = slot.call.as_ref().and_then(|c| slot.candidates.get(c.step));
-        entry
+        slot.entry()
             .and_then(|e| from_json(&e.options).ok())
             .unwrap_or(JsValue::UNDEFINED)
     }

@@ -50,6 +50,13 @@ pub struct Slot {
     pub message: Option<Value>,
 }
 
+impl Slot {
+    /// The candidate of the call under way.
+    pub fn entry(&self) -> Option<&PlanEntry> {
+        self.call.as_ref().and_then(|c| self.candidates.get(c.step))
+    }
+}
+
 /// What the last run to end left for the driver to read at once.
 #[derive(Default)]
 pub struct Last {
@@ -89,12 +96,7 @@ impl Driven {
         let tools = orchestrator
             .tool_names()
             .into_iter()
-            .map(|name| {
-                let i = host.index.get(&name).copied()? as usize;
-                host.parts
-                    .get_mut(i)
-                    .map(|(_, this, execute)| (name, this.clone(), execute.clone()))
-            })
+            .map(|name| host.remove(&name).map(|(this, execute)| (name, this, execute)))
             .collect();
         Self {
             tools,
