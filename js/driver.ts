@@ -78,12 +78,15 @@ export class Driver {
   readonly #w: WasmOrchestrator;
   readonly #tools: HostTools;
   readonly #listening: boolean;
+  /** Runs without options plan from numbers alone (no rules, no listener). */
+  readonly #byDefault: boolean;
   readonly #uuid: () => string;
 
   constructor(w: WasmOrchestrator, uuid: () => string) {
     this.#w = w;
     this.#tools = w.hostTools() as HostTools;
     this.#listening = w.listening();
+    this.#byDefault = w.plansByDefault();
     this.#uuid = uuid;
   }
 
@@ -93,7 +96,10 @@ export class Driver {
     const started = performance.now();
     const rid = this.#uuid();
     // One call plans and starts the run: handle and flags above 2^32, the first action below.
-    const packed = w.begin(request, options, started, this.#listening || options !== undefined ? rid : undefined);
+    const packed =
+      options === undefined && this.#byDefault
+        ? w.beginDefault(started)
+        : w.begin(request, options, started, this.#listening || options !== undefined ? rid : undefined);
     if (packed < 0) return undefined;
     const begun = (packed / 4294967296) >>> 0;
     const first = packed >>> 0;
@@ -119,6 +125,8 @@ class Run {
   readonly #requestId: string;
   readonly #started: number;
   #output: unknown = undefined;
+  /** When the last call answered: the end of a run its answer finishes. */
+  #answeredAt = 0;
   /** Bumped when a timer ends a call or wait early: an outcome of an older number is stale. */
   #seq = 0;
   #ctx: LazyToolContext | undefined;
@@ -296,16 +304,18 @@ class Run {
   }
 
   #answered(value: unknown): number {
+    const now = performance.now();
+    this.#answeredAt = now;
     if (plainOutput(value)) {
       this.#output = (value as { output: unknown }).output;
-      return this.#w.succeed(this.#handle, performance.now());
+      return this.#w.succeed(this.#handle, now);
     }
     try {
       this.#output = (value as { output?: unknown }).output;
     } catch {
       // Unreadable: the machine reports it as an invalid output.
     }
-    return this.#w.succeedWith(this.#handle, value, performance.now());
+    return this.#w.succeedWith(this.#handle, value, now);
   }
 
   #wait(): Promise<number> {
@@ -340,7 +350,8 @@ class Run {
       message: code & HAS_MESSAGE ? w.lastMessage() : null,
       traceId: this.#traceId,
       requestId: this.#requestId,
-      elapsedMs: performance.now() - this.#started,
+      // A run ends when its last call answers (`succeed` was given that time).
+      elapsedMs: this.#answeredAt - this.#started,
     } as RunResult;
   }
 

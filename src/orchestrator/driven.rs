@@ -3,6 +3,10 @@
 //! policies and report the machine's events. The driver performs the
 //! actions; every decision stays in the machine.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use super::{Inner, Orchestrator, RunOptions};
 use crate::error::OrchestratorError;
 use crate::event::{Event, EventKind};
@@ -20,7 +24,7 @@ pub struct Begun {
     /// The run's decisions.
     pub machine: RunMachine,
     /// The tools it may call, in plan order, with their options.
-    pub candidates: Vec<PlanEntry>,
+    pub candidates: Rc<[PlanEntry]>,
     /// Its time limits.
     pub limits: Limits,
 }
@@ -80,10 +84,98 @@ pub(super) fn steps_of<V: Payload>(
     Some(steps)
 }
 
+/// A plan a driver performs: its candidates and the machine's steps for them.
+#[derive(Clone)]
+struct Prepared {
+    candidates: Rc<[PlanEntry]>,
+    steps: Rc<[Step]>,
+}
+
+/// How many distinct plans a [`PlanCache`] keeps (sets of matching rules can
+/// be many; past this the cache starts over).
+const MAX_PLANS: usize = 256;
+
+/// The plans one driver performs, by the rules that matched. With no
+/// explicit tool, a plan is decided by which rules match alone, and the
+/// steps a driver performs are its own tools, whose estimates do not read the
+/// request: runs that match the same rules share one plan, so the common path
+/// builds no candidates and no steps. One cache serves one orchestrator and
+/// one `drivable`.
+#[derive(Default)]
+pub struct PlanCache {
+    /// The plan when no rule matched (the defaults), the most common: not hashed.
+    defaults: RefCell<Option<Prepared>>,
+    by_rules: RefCell<HashMap<Vec<u32>, Prepared>>,
+}
+
+impl PlanCache {
+    fn get(&self, matched: &[u32]) -> Option<Prepared> {
+        if matched.is_empty() {
+            return self.defaults.borrow().clone();
+        }
+        self.by_rules.borrow().get(matched).cloned()
+    }
+
+    fn keep(&self, matched: Vec<u32>, prepared: Prepared) {
+        if matched.is_empty() {
+            *self.defaults.borrow_mut() = Some(prepared);
+            return;
+        }
+        let mut plans = self.by_rules.borrow_mut();
+        if plans.len() >= MAX_PLANS {
+            plans.clear();
+        }
+        plans.insert(matched, prepared);
+    }
+}
+
 impl<V: Payload> Orchestrator<V> {
+    /// The plan of `request` for a driver, from `plans` when the same rules
+    /// matched before; `None` when a step is not `drivable`.
+    fn prepare(
+        &self,
+        request: &V,
+        options: &RunOptions<V>,
+        plans: &PlanCache,
+        drivable: &dyn Fn(&Step) -> bool,
+    ) -> Result<Option<Prepared>, OrchestratorError> {
+        let inner = &self.inner;
+        let shared = options.tool_name.is_none() && options.tool_options.is_none();
+        let matched = if shared {
+            inner.planner.matching(request)
+        } else {
+            Vec::new()
+        };
+        if let Some(prepared) = shared.then(|| plans.get(&matched)).flatten() {
+            return Ok(Some(prepared));
+        }
+        let candidates = if shared {
+            let entries = inner.planner.entries(&matched, &inner.default_tools);
+            if entries.is_empty() {
+                return Err(OrchestratorError::NoTool);
+            }
+            entries
+        } else {
+            self.candidates(request, options.tool_name.as_deref(), options.tool_options.as_ref())?
+        };
+        let Some(steps) = steps_of(inner, request, &candidates, drivable) else {
+            return Ok(None);
+        };
+        let prepared = Prepared {
+            candidates: candidates.into(),
+            steps: steps.into(),
+        };
+        if shared {
+            plans.keep(matched, prepared.clone());
+        }
+        Ok(Some(prepared))
+    }
+
     /// Plans `request` into a machine for a driver that performs it itself.
     /// Keyed runs (with idempotency on), and plans with a step the driver
-    /// cannot perform (`drivable` says), are not for it: `None`.
+    /// cannot perform (`drivable` says), are not for it: `None`. A step the
+    /// driver performs must be a tool whose estimate does not read the
+    /// request: its plan is kept in `plans` and shared by later runs.
     ///
     /// # Errors
     /// `invalid_request`, `unknown_tool`, `no_tool`.
@@ -92,6 +184,7 @@ impl<V: Payload> Orchestrator<V> {
         request: &V,
         options: &RunOptions<V>,
         started: f64,
+        plans: &PlanCache,
         drivable: &dyn Fn(&Step) -> bool,
     ) -> Result<Option<Begun>, OrchestratorError> {
         let inner = &self.inner;
@@ -103,16 +196,20 @@ impl<V: Payload> Orchestrator<V> {
             validate_key(key)?;
             return Ok(None);
         }
-        let candidates = self.candidates(request, options.tool_name.as_deref(), options.tool_options.as_ref())?;
-        let budget = options.budget.unwrap_or_default();
-        let limits = limits_of(inner.reliability.attempt_timeout_ms, options, &budget, started);
-        let Some(steps) = steps_of(inner, request, &candidates, drivable) else {
+        let Some(prepared) = self.prepare(request, options, plans, drivable)? else {
             return Ok(None);
         };
-        let machine = RunMachine::new(steps, Spend::new(budget, started), limits, inner.events.is_some());
+        let budget = options.budget.unwrap_or_default();
+        let limits = limits_of(inner.reliability.attempt_timeout_ms, options, &budget, started);
+        let machine = RunMachine::new(
+            prepared.steps,
+            Spend::new(budget, started),
+            limits,
+            inner.events.is_some(),
+        );
         Ok(Some(Begun {
             machine,
-            candidates,
+            candidates: prepared.candidates,
             limits,
         }))
     }
@@ -128,6 +225,11 @@ impl<V: Payload> Orchestrator<V> {
     /// The host the orchestrator runs on.
     pub fn platform(&self) -> &crate::platform::Platform {
         &self.inner.platform
+    }
+
+    /// Whether planning reads nothing of a request: no rules, defaults only.
+    pub fn has_no_rules(&self) -> bool {
+        self.inner.planner.rules().is_empty()
     }
 
     /// Whether anyone listens to events.

@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 
 pub use config::{OrchestratorConfig, ReliabilityConfig, RunOptions, StoreFailurePolicy};
 use context::RunContext;
-pub use driven::Begun;
+pub use driven::{Begun, PlanCache};
 pub use result::RunResult;
 pub(crate) use result::{Done, Failure, Outcome};
 

@@ -84,12 +84,30 @@ impl RuleBasedPlanner {
     /// Every matching rule's tool in priority order, then the default
     /// tools; each tool once, where it first appears.
     pub fn candidates<V: Payload>(&self, request: &V, defaults: &[String]) -> Vec<PlanEntry> {
-        let mut entries: Vec<PlanEntry> = Vec::with_capacity(defaults.len() + 1);
+        self.entries(&self.matching(request), defaults)
+    }
+
+    /// The indices (in [`Self::rules`] order) of the rules `request` matches:
+    /// with the defaults, all that decides a plan.
+    pub fn matching<V: Payload>(&self, request: &V) -> Vec<u32> {
+        if self.rules.is_empty() {
+            return Vec::new();
+        }
         let view = super::RequestView::new(request, self.paths);
-        let from_rules = self
-            .rules
+        (0u32..)
+            .zip(&self.rules)
+            .filter(|(_, rule)| rule.matches_in(&view))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The plan of the rules at `matched` (from [`Self::matching`]), then the
+    /// default tools; each tool once, where it first appears.
+    pub fn entries(&self, matched: &[u32], defaults: &[String]) -> Vec<PlanEntry> {
+        let mut entries: Vec<PlanEntry> = Vec::with_capacity(defaults.len() + matched.len());
+        let from_rules = matched
             .iter()
-            .filter(|rule| rule.matches_in(&view))
+            .filter_map(|&i| self.rules.get(i as usize))
             .map(|rule| PlanEntry {
                 tool_name: rule.tool_name.clone(),
                 options: Rc::clone(&rule.tool_options),

@@ -3,6 +3,8 @@
 //! or fallback or failure, waits that cannot end in time) is made here and
 //! nowhere else.
 
+use std::rc::Rc;
+
 use super::action::{fail, Action, Call, Failed, Limits, Policies, Step, Succeeded};
 use super::report::{breaker_event, budget_error, stop_error};
 use crate::error::{OrchestratorError, ToolError, ToolErrorCategory};
@@ -13,8 +15,11 @@ use crate::reliability::{RetryDecision, Spend};
 
 /// One run's attempts, from its plan to its end.
 pub struct RunMachine {
-    steps: Vec<Step>,
-    plan: Vec<usize>,
+    /// Shared with the runs of the same plan.
+    steps: Rc<[Step]>,
+    /// The steps tried, in order; `None`: every step (no breaker was open),
+    /// the common case, which allocates nothing.
+    plan: Option<Vec<usize>>,
     skipped: Vec<String>,
     index: usize,
     attempt: u32,
@@ -30,10 +35,10 @@ pub struct RunMachine {
 impl RunMachine {
     /// A run over `steps` (in plan order, before breakers are considered).
     /// Events are collected only when `listening`.
-    pub fn new(steps: Vec<Step>, spend: Spend, limits: Limits, listening: bool) -> Self {
+    pub fn new(steps: impl Into<Rc<[Step]>>, spend: Spend, limits: Limits, listening: bool) -> Self {
         Self {
-            steps,
-            plan: Vec::new(),
+            steps: steps.into(),
+            plan: Some(Vec::new()),
             skipped: Vec::new(),
             index: 0,
             attempt: 0,
@@ -124,7 +129,19 @@ impl RunMachine {
 
     /// The candidate index of the current tool.
     fn step_id(&self) -> Option<usize> {
-        self.plan.get(self.index).copied()
+        self.plan_at(self.index)
+    }
+
+    /// The candidate index of the `k`-th tool of the plan.
+    fn plan_at(&self, k: usize) -> Option<usize> {
+        match &self.plan {
+            Some(plan) => plan.get(k).copied(),
+            None => (k < self.steps.len()).then_some(k),
+        }
+    }
+
+    fn plan_len(&self) -> usize {
+        self.plan.as_ref().map_or(self.steps.len(), Vec::len)
     }
 
     fn name_of(&self, i: usize) -> String {
@@ -132,19 +149,23 @@ impl RunMachine {
     }
 
     fn has_fallback(&self) -> bool {
-        self.index + 1 < self.plan.len()
+        self.index + 1 < self.plan_len()
     }
 
     /// Input: the run begins at `now`. Plans around open breakers, then calls.
     pub fn start(&mut self, p: Policies<'_>, now: f64) -> Action {
-        let (plan, skipped): (Vec<usize>, Vec<usize>) = (0..self.steps.len()).partition(|&i| {
-            self.steps
-                .get(i)
-                .is_some_and(|s| !p.breakers.is_open_at(&s.provider, now))
-        });
+        // Usually no breaker is open: the plan is every step, and nothing is allocated.
+        let open = |s: &Step| p.breakers.is_open_at(&s.provider, now);
+        let skipped: Vec<usize> = if self.steps.iter().any(open) {
+            let (kept, skipped) = (0..self.steps.len()).partition(|&i| self.steps.get(i).is_some_and(|s| !open(s)));
+            self.plan = Some(kept);
+            skipped
+        } else {
+            self.plan = None;
+            Vec::new()
+        };
         self.skipped = skipped.iter().map(|&i| self.name_of(i)).collect();
-        self.plan = plan;
-        let Some(primary) = self.plan.first().copied() else {
+        let Some(primary) = self.plan_at(0) else {
             let cause = self.circuit_open_cause(p, now, &skipped);
             return fail(OrchestratorError::ToolExecution {
                 tool_name: self.skipped.first().cloned().unwrap_or_default(),
@@ -154,7 +175,10 @@ impl RunMachine {
             });
         };
         if self.listening {
-            let fallbacks = self.plan.iter().skip(1).map(|&i| self.name_of(i)).collect();
+            let fallbacks = (1..self.plan_len())
+                .filter_map(|k| self.plan_at(k))
+                .map(|i| self.name_of(i))
+                .collect();
             let tool_name = self.name_of(primary);
             let rule = self.steps.get(primary).and_then(|s| s.rule.clone());
             let skipped = self.skipped.clone();

@@ -44,7 +44,8 @@ pub fn get(target: &JsValue, key: &str) -> Result<JsValue, JsValue> {
 }
 
 /// `target[key]` when it is an own property (inherited ones, `__proto__`
-/// included, do not count); `undefined` otherwise.
+/// included, do not count); `undefined` otherwise. `key` is interned: it
+/// is a rule path's segment, one of a few the planner reads on every run.
 ///
 /// # Errors
 /// What a getter or Proxy trap threw.
@@ -52,7 +53,7 @@ pub fn get_own(target: &JsValue, key: &str) -> Result<JsValue, JsValue> {
     if !is_object_like(target) {
         return Ok(JsValue::UNDEFINED);
     }
-    let name = JsValue::from_str(key);
+    let name = JsValue::from_str(wasm_bindgen::intern(key));
     let descriptor = Reflect::get_own_property_descriptor(target.unchecked_ref::<Object>(), &name)?;
     if descriptor.is_undefined() {
         return Ok(JsValue::UNDEFINED);

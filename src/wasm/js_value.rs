@@ -22,23 +22,25 @@ pub struct JsPayload(pub JsValue);
 
 impl Payload for JsPayload {
     fn lookup(&self, path: &Path) -> Option<Cow<'_, Value>> {
-        if let Some(text) = self.0.as_string() {
+        if !self.0.is_object() {
+            let text = self.0.as_string()?;
             return match path.segments() {
                 [only] if only == "query" => Some(Cow::Owned(Value::String(text))),
                 _ => None,
             };
         }
-        let mut current = self.0.clone();
-        for segment in path.segments() {
+        let mut segments = path.segments().iter();
+        // Own properties only (an inherited `type` or `__proto__` is not the
+        // request's); a throwing getter or proxy simply means "not there".
+        let mut current = guard::get_own(&self.0, segments.next()?).ok()?;
+        for segment in segments {
             if !current.is_object() {
                 return None;
             }
-            // Own properties only (an inherited `type` or `__proto__` is not the
-            // request's); a throwing getter or proxy simply means "not there".
             current = guard::get_own(&current, segment).ok()?;
-            if current.is_undefined() {
-                return None;
-            }
+        }
+        if current.is_undefined() {
+            return None;
         }
         to_json(&current).ok().map(Cow::Owned)
     }

@@ -103,18 +103,22 @@ impl BreakerRegistry {
     pub fn acquire_at(self: &Rc<Self>, provider: &Rc<str>, now: f64) -> (Option<Permit>, Option<BreakerTransition>) {
         let name: &str = provider;
         let mut breakers = self.breakers.borrow_mut();
-        if !breakers.contains_key(name) {
-            if !self.has_room_for(&breakers, name) {
+        let known = breakers.get_mut(name).map(|breaker| breaker.try_acquire(now));
+        let admitted = match known {
+            Some(admitted) => admitted,
+            None if !self.has_room_for(&breakers, name) => {
                 // Cannot happen with providers of registered tools; never refuse a call for it.
                 return (Some(Permit::untracked(self)), None);
             }
-            // Only a provider's first call makes its breaker (and allocates its name).
-            breakers.insert(name.to_owned(), CircuitBreaker::new(self.configs.for_provider(name)));
-        }
-        let Some(breaker) = breakers.get_mut(name) else {
-            return (Some(Permit::untracked(self)), None);
+            None => {
+                // Only a provider's first call makes its breaker (and allocates its name).
+                let mut breaker = CircuitBreaker::new(self.configs.for_provider(name));
+                let admitted = breaker.try_acquire(now);
+                breakers.insert(name.to_owned(), breaker);
+                admitted
+            }
         };
-        let (admitted, transition) = breaker.try_acquire(now);
+        let (admitted, transition) = admitted;
         let transition = transition.map(|transition| BreakerTransition {
             provider: name.to_owned(),
             transition,

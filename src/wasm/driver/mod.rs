@@ -140,33 +140,47 @@ impl WasmOrchestrator {
             driven.hand_over(raw_options, Ok((options, signal)));
             return SLOW;
         };
-        let request = JsPayload(request);
+        let flags = if from_options { HAS_IDS } else { 0 } | if signal.is_some() { HAS_SIGNAL } else { 0 };
+        let target = signal.as_ref().map(|s| s.target().clone());
+        let begun = self.plan_into(&mut driven, &JsPayload(request), &options, now, ids, target);
+        if begun == SLOW {
+            driven.hand_over(raw_options, Ok((options, signal)));
+            return SLOW;
+        }
+        begun | flags
+    }
+
+    /// Plans `request` into a new slot of the table: its handle (with
+    /// [`HAS_DEADLINE`]), or [`SLOW`] for a run the Rust driver performs.
+    fn plan_into(
+        &self,
+        driven: &mut Driven,
+        request: &JsPayload,
+        options: &RunOptions<JsPayload>,
+        now: f64,
+        ids: Option<TraceIds>,
+        signal: Option<JsValue>,
+    ) -> u32 {
         // A tool index must fit its 10 bits of an action code.
         let drivable = |s: &crate::run::Step| s.tool <= 0x3ff && driven.is_host(s.tool);
-        let begun = match self.inner.begin(&request, &options, now, &drivable) {
-            Ok(Some(begun)) => begun,
-            Ok(None) | Err(_) => {
-                driven.hand_over(raw_options, Ok((options, signal)));
-                return SLOW;
-            }
+        let Ok(Some(begun)) = self.inner.begin(request, options, now, &driven.plans, &drivable) else {
+            return SLOW;
         };
-        let deadline = begun.limits.deadline.is_some();
-        let flags = if from_options { HAS_IDS } else { 0 }
-            | if deadline { HAS_DEADLINE } else { 0 }
-            | if signal.is_some() { HAS_SIGNAL } else { 0 };
+        let deadline = if begun.limits.deadline.is_some() {
+            HAS_DEADLINE
+        } else {
+            0
+        };
         let slot = Slot {
             machine: begun.machine,
             candidates: begun.candidates,
             ids,
-            signal: signal.map(|s| s.target().clone()),
+            signal,
             call: None,
             wait_ms: 0.0,
             message: None,
         };
-        match driven.insert(slot) {
-            Some(handle) => handle | flags,
-            None => SLOW,
-        }
+        driven.insert(slot).map_or(SLOW, |handle| handle | deadline)
     }
 }
 
@@ -195,6 +209,31 @@ impl WasmOrchestrator {
     /// fired, a built-in tool in the plan, a run that cannot begin).
     pub fn begin(&self, request: JsValue, options: JsValue, now: f64, request_id: Option<String>) -> f64 {
         let begun = self.begin_run(request, &options, now, request_id);
+        self.started(begun, now)
+    }
+
+    /// [`Self::begin`] for the commonest run, in numbers only: no options, no
+    /// listener, and a planner without rules, so nothing reads the request
+    /// (the driver's own tools' estimates never do).
+    #[wasm_bindgen(js_name = beginDefault)]
+    pub fn begin_default(&self, now: f64) -> f64 {
+        let begun = {
+            let mut driven = self.driven.borrow_mut();
+            let request = JsPayload(JsValue::UNDEFINED);
+            self.plan_into(&mut driven, &request, &RunOptions::default(), now, None, None)
+        };
+        self.started(begun, now)
+    }
+
+    /// Whether [`Self::begin_default`] serves runs without options: the
+    /// planner has no rules and nobody listens.
+    #[wasm_bindgen(js_name = plansByDefault)]
+    pub fn plans_by_default(&self) -> bool {
+        !self.inner.listening() && self.inner.has_no_rules()
+    }
+
+    /// Starts the machine of a run `begin` planned: `begun * 2^32 + first action`, or -1.
+    fn started(&self, begun: u32, now: f64) -> f64 {
         if begun == SLOW {
             return -1.0;
         }

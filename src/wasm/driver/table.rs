@@ -8,7 +8,7 @@ use super::super::convert::HostTools;
 use super::super::js_value::JsPayload;
 use super::super::signal::JsSignal;
 use crate::error::OrchestratorError;
-use crate::orchestrator::{Orchestrator, RunOptions};
+use crate::orchestrator::{Orchestrator, PlanCache, RunOptions};
 use crate::planning::PlanEntry;
 use crate::platform::Usage;
 use crate::run::{Call, RunMachine};
@@ -42,7 +42,7 @@ const MAX_RUNS: usize = HANDLE_MASK as usize - 1;
 /// One run in flight.
 pub struct Slot {
     pub machine: RunMachine,
-    pub candidates: Vec<PlanEntry>,
+    pub candidates: std::rc::Rc<[PlanEntry]>,
     pub ids: Option<TraceIds>,
     pub signal: Option<JsValue>,
     pub call: Option<Call>,
@@ -73,6 +73,8 @@ pub struct Driven {
     /// of a JS tool, `None` for a built-in one.
     pub tools: Vec<Option<(String, JsValue, js_sys::Function)>>,
     pub slots: Vec<Option<Slot>>,
+    /// The plans this driver performs, shared by the runs that match the same rules.
+    pub plans: PlanCache,
     pub free: Vec<usize>,
     pub last: Last,
     /// The options `begin` read for a run it handed to the Rust driver, with
