@@ -35,12 +35,8 @@
 //! assert_eq!(result.tool_name, "deep_analysis");
 //! ```
 
-pub mod config;
-pub mod error;
-pub mod event;
-mod hex;
+pub mod model;
 pub mod orchestrator;
-pub mod payload;
 pub mod planning;
 pub mod platform;
 pub mod reliability;
@@ -50,6 +46,8 @@ pub mod tools;
 pub mod trace;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+
+pub use model::{config, error, event, payload};
 
 pub use error::{ConflictReason, OrchestratorError, RunError, ToolError, ToolErrorCategory};
 pub use event::{Event, EventKind, EventSink, IdempotencyOutcome};

@@ -8,7 +8,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::error::OrchestratorError;
+use crate::model::error::OrchestratorError;
 use crate::platform::Random;
 
 /// Longest `requestId` / `traceId` accepted.
@@ -135,7 +135,7 @@ pub fn w3c_trace_id(trace_id: &str) -> String {
         return undashed.to_ascii_lowercase();
     }
     let digest = Sha256::digest(trace_id.as_bytes());
-    let mut hex = crate::hex::encode(digest.get(..16).unwrap_or_default());
+    let mut hex = crate::model::hex::encode(digest.get(..16).unwrap_or_default());
     if all_zero(&hex) {
         hex.replace_range(31.., "1");
     }

@@ -38,36 +38,36 @@ fn ts_union(file: &str, declaration: &str) -> BTreeSet<String> {
 
 #[test]
 fn error_codes_match() {
-    let rust = rust_names("src/error.rs", "pub fn code(&self) -> &'static str {");
+    let rust = rust_names("src/model/error/mod.rs", "pub fn code(&self) -> &'static str {");
     assert_eq!(rust, ts_union("js/errors.ts", "export type ErrorCode ="));
 }
 
 #[test]
 fn tool_error_categories_match() {
-    let rust = rust_names("src/error.rs", "impl ToolErrorCategory");
+    let rust = rust_names("src/model/error/tool.rs", "impl ToolErrorCategory");
     assert_eq!(rust, ts_union("js/errors.ts", "export type ToolErrorCategory ="));
 }
 
 #[test]
 fn budget_types_and_conflict_reasons_match() {
-    let budget = rust_names("src/reliability/budget.rs", "pub fn as_str(self)");
+    let budget = rust_names("src/model/budget.rs", "pub fn as_str(self)");
     assert_eq!(budget, ts_union("js/errors.ts", "export type BudgetType ="));
-    let conflict = rust_names("src/error.rs", "impl ConflictReason");
+    let conflict = rust_names("src/model/error/mod.rs", "impl ConflictReason");
     assert_eq!(conflict, ts_union("js/errors.ts", "export type ConflictReason ="));
 }
 
 #[test]
 fn interrupt_reasons_match_in_both_declarations() {
-    let rust = rust_names("src/platform/stream.rs", "impl InterruptReason");
+    let rust = rust_names("src/model/reasons.rs", "impl InterruptReason");
     assert_eq!(rust, ts_union("js/errors.ts", "export type InterruptReason ="));
     assert_eq!(rust, ts_union("js/types.ts", "export type InterruptReason ="));
 }
 
 #[test]
 fn fallback_reasons_and_idempotency_outcomes_match() {
-    let give_up = rust_names("src/reliability/retry.rs", "impl GiveUp");
+    let give_up = rust_names("src/model/reasons.rs", "impl GiveUp");
     assert_eq!(give_up, ts_union("js/types.ts", "export type FallbackReason ="));
-    let outcomes = rust_names("src/event.rs", "impl IdempotencyOutcome");
+    let outcomes = rust_names("src/model/event.rs", "impl IdempotencyOutcome");
     assert_eq!(outcomes, ts_union("js/types.ts", "export type IdempotencyOutcome ="));
 }
 
@@ -84,7 +84,7 @@ fn snake(name: &str) -> String {
 
 #[test]
 fn event_types_match() {
-    let rust_enum = between(&source("src/event.rs"), "pub enum EventKind {", "\n}\n").to_owned();
+    let rust_enum = between(&source("src/model/event.rs"), "pub enum EventKind {", "\n}\n").to_owned();
     let variants = Regex::new(r"\n    ([A-Z][A-Za-z]+) \{").unwrap();
     let rust: BTreeSet<String> = variants.captures_iter(&rust_enum).map(|c| snake(&c[1])).collect();
     let types = source("js/types.ts");

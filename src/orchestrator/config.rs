@@ -6,8 +6,8 @@ use std::rc::Rc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config;
-use crate::error::OrchestratorError;
+use crate::model::config;
+use crate::model::error::OrchestratorError;
 use crate::planning::PlannerConfig;
 use crate::platform::{AbortSignal, ChunkSink, OnInterrupt, Validator};
 use crate::reliability::{BreakerConfigs, Budget, RetryConfig};

@@ -4,9 +4,9 @@
 use std::rc::Rc;
 
 use super::Inner;
-use crate::error::OrchestratorError;
-use crate::event::{Event, EventKind};
-use crate::payload::Payload;
+use crate::model::error::OrchestratorError;
+use crate::model::event::{Event, EventKind};
+use crate::model::payload::Payload;
 use crate::platform::AbortReason;
 use crate::platform::{AbortSignal, Validator};
 use crate::reliability::{BreakerTransition, Exceeded, Spend};

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::{Inner, Orchestrator, RunOptions};
-use crate::error::OrchestratorError;
-use crate::event::{Event, EventKind};
-use crate::payload::Payload;
+use crate::model::error::OrchestratorError;
+use crate::model::event::{Event, EventKind};
+use crate::model::payload::Payload;
 use crate::planning::PlanEntry;
 use crate::platform::{AbortReason, Tool};
 use crate::reliability::idempotency::validate_key;

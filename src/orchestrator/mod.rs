@@ -28,9 +28,9 @@ pub use driven::{Begun, PlanCache};
 pub use result::RunResult;
 pub(crate) use result::{Done, Failure, Outcome};
 
-use crate::error::{OrchestratorError, RunError};
-use crate::event::EventSink;
-use crate::payload::Payload;
+use crate::model::error::{OrchestratorError, RunError};
+use crate::model::event::EventSink;
+use crate::model::payload::Payload;
 use crate::planning::{PlanEntry, RuleBasedPlanner};
 use crate::platform::{AbortSignal, KvStore, MemoryKv, Platform, Tool};
 use crate::reliability::idempotency::{validate_key, SingleFlight};

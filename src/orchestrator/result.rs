@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::error::OrchestratorError;
+use crate::model::error::OrchestratorError;
 use crate::platform::Usage;
 
 /// A successful run.

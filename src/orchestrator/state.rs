@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::Orchestrator;
-use crate::event::{Event, EventKind};
-use crate::payload::Payload;
+use crate::model::event::{Event, EventKind};
+use crate::model::payload::Payload;
 use crate::reliability::CircuitSnapshot;
 use crate::run::breaker_event;
 

@@ -19,9 +19,9 @@ use serde_json::Value;
 
 use super::context::RunContext;
 use super::{Done, Failure};
-use crate::error::{OrchestratorError, ToolError};
-use crate::event::EventKind;
-use crate::payload::Payload;
+use crate::model::error::{OrchestratorError, ToolError};
+use crate::model::event::EventKind;
+use crate::model::payload::Payload;
 use crate::planning::PlanEntry;
 use crate::platform::{
     AbortReason, AbortSignal, Chunk, ChunkSink, ChunkStream, InterruptReason, OnInterrupt, ToolEstimate, Usage,

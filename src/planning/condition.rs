@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Path, RequestView};
-use crate::error::OrchestratorError;
-use crate::payload::Payload;
+use crate::model::error::OrchestratorError;
+use crate::model::payload::Payload;
 
 /// Longest regex pattern accepted, in bytes.
 pub const MAX_REGEX_BYTES: usize = 1024;
@@ -68,7 +68,7 @@ pub struct ConditionConfig {
     pub op: String,
     /// Operand (omitted for `exists`, which then means `true`); `Some(Null)`
     /// when written as `null`.
-    #[serde(default, deserialize_with = "crate::config::present")]
+    #[serde(default, deserialize_with = "crate::model::config::present")]
     pub value: Option<Value>,
 }
 
@@ -110,7 +110,7 @@ impl Condition {
                 Some(other) => {
                     return Err(bad_value(&format!(
                         "must be true or false (or omitted, meaning true), got {}",
-                        crate::config::kind(other)
+                        crate::model::config::kind(other)
                     )))
                 }
             },
@@ -120,7 +120,7 @@ impl Condition {
             "lt" => Op::Lt(number()?),
             "lte" => Op::Lte(number()?),
             other => {
-                let hint = crate::config::suggest(other, &OPERATORS)
+                let hint = crate::model::config::suggest(other, &OPERATORS)
                     .map(|s| format!("; did you mean `{s}`?"))
                     .unwrap_or_default();
                 return Err(OrchestratorError::config(

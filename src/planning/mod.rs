@@ -10,13 +10,12 @@
 //! its fallbacks.
 
 mod condition;
-mod path;
 mod planner;
 mod rule;
 mod view;
 
+pub use crate::model::path::Path;
 pub use condition::{json_eq, Condition, ConditionConfig, Op, MAX_REGEX_BYTES};
-pub use path::Path;
 pub use planner::{without_open, Plan, PlanEntry, PlannerConfig, RuleBasedPlanner};
 pub use rule::{ActionConfig, Rule, RuleConfig};
 pub use view::RequestView;

@@ -6,15 +6,15 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::rule::{Rule, RuleConfig};
-use crate::error::OrchestratorError;
-use crate::payload::Payload;
+use crate::model::error::OrchestratorError;
+use crate::model::payload::Payload;
 
 /// `planner` in config: `{ rules: [...] }`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PlannerConfig {
     /// The rules, in the order written (an array of objects).
-    #[serde(deserialize_with = "crate::config::objects")]
+    #[serde(deserialize_with = "crate::model::config::objects")]
     pub rules: Vec<RuleConfig>,
 }
 

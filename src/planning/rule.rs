@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use super::condition::{Condition, ConditionConfig, Op};
 use super::Path;
-use crate::config;
-use crate::error::OrchestratorError;
-use crate::payload::Payload;
+use crate::model::config;
+use crate::model::error::OrchestratorError;
+use crate::model::payload::Payload;
 
 /// What a matching rule asks for.
 #[derive(Clone, Debug, PartialEq, Deserialize)]

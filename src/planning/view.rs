@@ -12,7 +12,7 @@ use std::rc::Rc;
 use serde_json::Value;
 
 use super::Path;
-use crate::payload::Payload;
+use crate::model::payload::Payload;
 
 /// A found value, shared between the rules that read it.
 type Found = Option<Rc<Value>>;

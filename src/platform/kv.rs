@@ -2,27 +2,12 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::fmt;
 use std::rc::Rc;
 
 use futures::future::{self, LocalBoxFuture};
 
 use super::Clock;
-
-/// A store operation failed (network, quota, a throwing JS store).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoreError {
-    /// Which operation: `get`, `put`, `delete`, `putIfAbsent` or `compareAndSwap`.
-    pub operation: &'static str,
-    /// What the store said.
-    pub message: String,
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "store {} failed: {}", self.operation, self.message)
-    }
-}
+use crate::model::reasons::StoreError;
 
 /// Async string key-value storage with TTLs.
 ///

@@ -20,13 +20,15 @@ mod validator;
 
 use std::rc::Rc;
 
+pub use crate::model::reasons::{InterruptReason, StoreError};
+pub use crate::model::usage::{TokenFit, ToolEstimate, Usage};
 pub use abort::{AbortReason, AbortSignal};
 pub use clock::{Clock, Sleeper};
 pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse, StreamingResponse};
-pub use kv::{compare_and_swap_by_read, put_if_absent_by_read, KvStore, MemoryKv, StoreError};
+pub use kv::{compare_and_swap_by_read, put_if_absent_by_read, KvStore, MemoryKv};
 pub use random::Random;
-pub use stream::{text_of_output, whole_as_stream, Chunk, ChunkSink, ChunkStream, InterruptReason, OnInterrupt};
-pub use tool::{TokenFit, Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
+pub use stream::{text_of_output, whole_as_stream, Chunk, ChunkSink, ChunkStream, OnInterrupt};
+pub use tool::{Tool, ToolContext, ToolOutput};
 pub use validator::{check_output, Validator};
 
 /// The host services one orchestrator runs on: time, sleep and randomness.

@@ -34,6 +34,6 @@ impl dyn Random + '_ {
     pub fn hex(&self, n: usize) -> String {
         let mut bytes = vec![0u8; n];
         self.fill(&mut bytes);
-        crate::hex::encode(&bytes)
+        crate::model::hex::encode(&bytes)
     }
 }

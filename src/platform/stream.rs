@@ -4,16 +4,17 @@
 //! A streaming call is one attempt like any other until its first chunk with
 //! text: retries, breakers and fallbacks apply. After that first chunk the
 //! caller has seen text, so nothing restarts silently: an early end is an
-//! [`InterruptReason`].
+//! [`InterruptReason`](crate::model::reasons::InterruptReason).
 
 use futures::future::LocalBoxFuture;
 use futures::stream::{self, LocalBoxStream, StreamExt};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
-use super::tool::{ToolOutput, Usage};
-use crate::error::ToolError;
-use crate::payload::Payload;
+use super::tool::ToolOutput;
+use crate::model::error::ToolError;
+use crate::model::payload::Payload;
+use crate::model::usage::Usage;
 
 /// One piece of a streamed answer. `usage` and `cost_usd` are increments:
 /// what this chunk adds to the call's spending.
@@ -31,42 +32,13 @@ pub struct Chunk {
 
 /// A tool's streamed answer: chunks, or an error that ends it. The stream
 /// ending (`None`) means the answer is complete; a stream that knows it
-/// missed its terminal event yields an error with [`InterruptReason::NoTerminal`].
+/// missed its terminal event yields an error with [`InterruptReason::NoTerminal`](crate::model::reasons::InterruptReason::NoTerminal).
 pub type ChunkStream = LocalBoxStream<'static, Result<Chunk, ToolError>>;
 
 /// Where a streaming run delivers text as it arrives.
 pub trait ChunkSink {
     /// `text` is the next piece of the answer (never empty).
     fn chunk(&self, text: &str);
-}
-
-/// Why a stream that had begun ended early.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InterruptReason {
-    /// The connection was cut, or the tool's stream failed.
-    Cut,
-    /// No chunk within `idleTimeoutMs`.
-    IdleTimeout,
-    /// An event that could not be read.
-    Malformed,
-    /// The provider sent an error event.
-    ProviderError,
-    /// The stream ended without its terminal event.
-    NoTerminal,
-}
-
-impl InterruptReason {
-    /// The snake_case name used in JS.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Cut => "cut",
-            Self::IdleTimeout => "idle_timeout",
-            Self::Malformed => "malformed",
-            Self::ProviderError => "provider_error",
-            Self::NoTerminal => "no_terminal",
-        }
-    }
 }
 
 /// What to do when a stream that had begun is interrupted.

@@ -9,7 +9,7 @@ use futures::future::LocalBoxFuture;
 use serde_json::Value;
 
 use super::ToolOutput;
-use crate::error::ToolError;
+use crate::model::error::ToolError;
 
 /// Accepts or rejects a tool's output and its normalised assistant message.
 pub trait Validator<V> {

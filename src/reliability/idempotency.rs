@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::error::{ConflictReason, OrchestratorError};
+use crate::model::error::{ConflictReason, OrchestratorError};
 use crate::platform::{Sleeper, Usage};
 
 /// Prefix of every store key this crate writes.
@@ -46,7 +46,7 @@ pub fn validate_key(key: &str) -> Result<(), OrchestratorError> {
 pub fn store_key(key: &str) -> String {
     format!(
         "{STORE_KEY_PREFIX}{}",
-        crate::hex::encode(&Sha256::digest(key.as_bytes()))
+        crate::model::hex::encode(&Sha256::digest(key.as_bytes()))
     )
 }
 
@@ -60,7 +60,7 @@ pub fn fingerprint(request: &Value, tool_name: &str, options: &Value) -> String 
     text.push_str(",\"tool\":");
     canonical_json(&Value::String(tool_name.to_owned()), &mut text);
     text.push('}');
-    crate::hex::encode(&Sha256::digest(text.as_bytes()))
+    crate::model::hex::encode(&Sha256::digest(text.as_bytes()))
 }
 
 /// Writes `value` as JSON with object keys sorted, so key order never

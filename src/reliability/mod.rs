@@ -10,17 +10,18 @@
 //! keyed request executes once.
 
 pub mod backoff;
-pub mod budget;
+pub use crate::model::budget;
 pub mod circuit_breaker;
 pub mod idempotency;
 pub mod retry;
-pub mod retry_after;
+pub use crate::model::retry_after;
 pub mod timeout;
 
+pub use crate::model::reasons::GiveUp;
 pub use budget::{Budget, BudgetType, Exceeded, Spend};
 pub use circuit_breaker::{
     BreakerConfig, BreakerConfigs, BreakerRegistry, BreakerTransition, CircuitBreaker, CircuitSnapshot, CircuitState,
     ImportIgnored, Permit, Transition,
 };
-pub use retry::{GiveUp, RetryConfig, RetryDecision, RetryPolicy};
+pub use retry::{RetryConfig, RetryDecision, RetryPolicy};
 pub use retry_after::RetryHint;

@@ -4,8 +4,9 @@
 use serde::Deserialize;
 
 use super::backoff;
-use crate::config;
-use crate::error::{OrchestratorError, ToolError};
+use crate::model::config;
+use crate::model::error::{OrchestratorError, ToolError};
+use crate::model::reasons::GiveUp;
 
 /// `reliability.retryPolicy`. Delays are in seconds, as in the seed.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -65,34 +66,6 @@ impl RetryConfig {
     /// The cap on waits in milliseconds.
     pub fn max_delay_ms(&self) -> f64 {
         self.max_delay * 1000.0
-    }
-}
-
-/// Why a tool was left for the next one in the plan.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum GiveUp {
-    /// `maxAttempts` calls failed retryably.
-    Exhausted,
-    /// The server asked for a wait longer than `maxDelay` (ms).
-    RetryAfterTooLong(f64),
-    /// The tool's breaker is open (or its probes are all in flight).
-    CircuitOpen,
-    /// The next wait would not fit before the run's deadline or time budget.
-    NoTimeToWait,
-    /// The tool's stream broke after it began; the run continues on the next tool.
-    StreamInterrupted,
-}
-
-impl GiveUp {
-    /// The `reason` reported in `fallback` events.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Exhausted => "retries_exhausted",
-            Self::RetryAfterTooLong(_) => "retry_after_too_long",
-            Self::CircuitOpen => "circuit_open",
-            Self::NoTimeToWait => "no_time_to_wait",
-            Self::StreamInterrupted => "stream_interrupted",
-        }
     }
 }
 

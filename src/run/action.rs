@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use crate::error::{OrchestratorError, ToolError};
+use crate::model::error::{OrchestratorError, ToolError};
 use crate::platform::{ToolEstimate, Usage};
 use crate::reliability::{BreakerRegistry, RetryPolicy};
 

@@ -2,8 +2,8 @@
 //! to the error (and the `budget` event) the caller sees, and breaker
 //! transitions as events.
 
-use crate::error::OrchestratorError;
-use crate::event::EventKind;
+use crate::model::error::OrchestratorError;
+use crate::model::event::EventKind;
 use crate::platform::AbortReason;
 use crate::reliability::{BreakerTransition, Exceeded, Spend};
 

@@ -16,7 +16,7 @@ pub use http::{Reply, ScriptedHttp};
 pub use kv::FlakyKv;
 pub use tool::{Piece, ScriptedTool, Step};
 
-use crate::event::{Event, EventSink};
+use crate::model::event::{Event, EventSink};
 use crate::platform::{Platform, Random};
 
 /// The seed every randomized test starts from: `RO_SEED` when it is set (to replay a printed

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::VirtualClock;
-use crate::error::ToolError;
+use crate::model::error::ToolError;
 use crate::platform::{
     whole_as_stream, Chunk, ChunkStream, Sleeper, Tool, ToolContext, ToolEstimate, ToolOutput, Usage,
 };

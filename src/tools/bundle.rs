@@ -19,9 +19,9 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::consensus::{Compare, Tally};
-use crate::config;
-use crate::error::{OrchestratorError, ToolError, ToolErrorCategory};
-use crate::payload::Payload;
+use crate::model::config;
+use crate::model::error::{OrchestratorError, ToolError, ToolErrorCategory};
+use crate::model::payload::Payload;
 use crate::platform::{AbortReason, AbortSignal, Random, Tool, ToolContext, ToolEstimate, ToolOutput, Usage};
 use crate::reliability::Exceeded;
 use crate::trace::with_new_span;

@@ -9,7 +9,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::error::ToolError;
+use crate::model::error::ToolError;
 
 /// The tool's configured defaults.
 #[derive(Clone, Debug, Default, PartialEq)]

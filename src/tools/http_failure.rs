@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::error::{ToolError, ToolErrorCategory};
+use crate::model::error::{ToolError, ToolErrorCategory};
 use crate::platform::{HttpError, HttpResponse};
 use crate::reliability::RetryHint;
 

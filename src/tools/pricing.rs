@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::config;
+use crate::model::config;
 use crate::platform::Usage;
 
 /// The price of one model.

@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::sse::SseEvent;
-use crate::error::{ToolError, ToolErrorCategory};
+use crate::model::error::{ToolError, ToolErrorCategory};
 use crate::platform::{Chunk, InterruptReason, Usage};
 
 /// Which format a stream speaks.

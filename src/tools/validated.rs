@@ -6,7 +6,7 @@ use std::rc::Rc;
 use futures::future::LocalBoxFuture;
 use serde_json::Value;
 
-use crate::error::ToolError;
+use crate::model::error::ToolError;
 use crate::platform::{check_output, Tool, ToolContext, ToolEstimate, ToolOutput, Validator};
 
 /// `inner`, its outputs checked by `validator`.

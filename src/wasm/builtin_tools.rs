@@ -15,7 +15,7 @@ use super::host::JsRandom;
 use super::js_tool::JsTool;
 use super::js_validator::{JsValidator, SharedValidator};
 use super::js_value::{to_json_strict, JsPayload};
-use crate::error::OrchestratorError;
+use crate::model::error::OrchestratorError;
 use crate::platform::Tool;
 use crate::tools::{AnthropicMessagesTool, Bundle, OpenAiChatTool, Validated};
 
@@ -96,7 +96,7 @@ fn split_options(options: &JsValue, field: &str) -> Result<(Value, Option<Shared
     }
     let source: &JsValue = if options.is_object() { &data } else { options };
     let json = to_json_strict(source)
-        .map_err(|(path, m)| OrchestratorError::config(crate::config::join_path(field, &path), m))?;
+        .map_err(|(path, m)| OrchestratorError::config(crate::model::config::join_path(field, &path), m))?;
     Ok((json, validator))
 }
 

@@ -18,8 +18,8 @@ use super::js_kv::JsStore;
 use super::js_validator::{JsValidator, SharedValidator};
 use super::js_value::{from_json, to_json_strict, JsPayload};
 use super::signal::JsSignal;
-use crate::config::join_path;
-use crate::error::OrchestratorError;
+use crate::model::config::join_path;
+use crate::model::error::OrchestratorError;
 use crate::orchestrator::{Orchestrator, OrchestratorConfig, RunOptions, RunResult};
 
 /// `target[key]` for config: `None` when absent or `null`; a throwing getter
@@ -147,7 +147,7 @@ fn check_keys(target: &JsValue, known: &[&str], prefix: &str, request: bool) -> 
         None => Ok(()),
         Some(key) => {
             let field = join_path(prefix, key);
-            let message = crate::config::describe_unknown("key", key, known);
+            let message = crate::model::config::describe_unknown("key", key, known);
             Err(if request {
                 OrchestratorError::request(field, message)
             } else {

@@ -11,7 +11,7 @@ use wasm_bindgen::JsValue;
 
 use super::guard::{self, describe};
 use super::js_value::JsPayload;
-use crate::error::{OrchestratorError, RunError, ToolError, ToolErrorCategory};
+use crate::model::error::{OrchestratorError, RunError, ToolError, ToolErrorCategory};
 use crate::platform::{InterruptReason, Usage};
 use crate::reliability::RetryHint;
 

@@ -4,7 +4,7 @@
 use js_sys::Function;
 use serde::Serialize;
 
-use crate::event::{Event, EventSink};
+use crate::model::event::{Event, EventSink};
 
 /// An `onEvent` listener.
 pub struct JsEvents {

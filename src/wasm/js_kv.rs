@@ -7,7 +7,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use super::errors::set;
 use super::guard::{self, describe, settled_or_thrown};
-use crate::error::OrchestratorError;
+use crate::model::error::OrchestratorError;
 use crate::platform::{compare_and_swap_by_read, put_if_absent_by_read, KvStore, StoreError};
 
 /// A JS key-value store.

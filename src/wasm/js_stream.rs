@@ -10,7 +10,7 @@ use wasm_bindgen::JsValue;
 use super::errors::{cost_of, tool_error_from_js, usage_of};
 use super::guard::{self, describe, settled, Unsettled};
 use super::pull::Pull;
-use crate::error::ToolError;
+use crate::model::error::ToolError;
 use crate::platform::{Chunk, ChunkStream, InterruptReason};
 
 fn malformed(tool: &str, why: String) -> ToolError {

@@ -10,7 +10,7 @@ use super::errors::{cost_of, set, tool_error_from_js, usage_of};
 use super::guard::{self, describe, settled, Unsettled};
 use super::js_stream::chunks_of;
 use super::js_value::{from_json, to_json_strict, JsPayload};
-use crate::error::{OrchestratorError, ToolError};
+use crate::model::error::{OrchestratorError, ToolError};
 use crate::orchestrator::DEFAULT_PROVIDER;
 use crate::platform::{whole_as_stream, AbortReason, ChunkStream, Tool, ToolContext, ToolOutput};
 

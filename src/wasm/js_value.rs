@@ -13,7 +13,7 @@ use wasm_bindgen::JsValue;
 
 use super::guard::{self, describe};
 
-use crate::payload::Payload;
+use crate::model::payload::Payload;
 use crate::planning::Path;
 
 /// A JS request or output.

@@ -7,7 +7,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
 
 use super::guard::{self, describe};
-use crate::error::OrchestratorError;
+use crate::model::error::OrchestratorError;
 use crate::platform::{AbortReason, AbortSignal};
 
 /// A usable JS `AbortSignal`.

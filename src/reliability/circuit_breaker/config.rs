@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use crate::config;
+use crate::model::config;
 
 /// One provider's breaker settings (`reliability.circuitBreakers.<provider>`).
 #[derive(Clone, Debug, PartialEq, Deserialize)]

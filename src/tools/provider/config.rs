@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::super::pricing::ModelPrice;
-use crate::config;
-use crate::error::OrchestratorError;
+use crate::model::config;
+use crate::model::error::OrchestratorError;
 
 /// An API key: never printed, never serialised.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]

@@ -19,8 +19,8 @@ use super::http_failure;
 use super::message::AssistantMessage;
 use super::pricing::Pricing;
 use super::stream_decode::StreamFormat;
-use crate::error::{OrchestratorError, ToolError};
-use crate::payload::Payload;
+use crate::model::error::{OrchestratorError, ToolError};
+use crate::model::payload::Payload;
 use crate::platform::{
     ChunkStream, HttpClient, HttpRequest, TokenFit, Tool, ToolContext, ToolEstimate, ToolOutput, Usage,
 };
@@ -102,7 +102,7 @@ impl<W: WireFormat> ProviderTool<W> {
     /// # Errors
     /// `invalid_config` naming the field.
     pub fn from_json(value: &Value, field: &str, http: Rc<dyn HttpClient>) -> Result<Self, OrchestratorError> {
-        let config: ProviderConfig = crate::config::from_json(value, field)?;
+        let config: ProviderConfig = crate::model::config::from_json(value, field)?;
         let allowed = config::Allowed {
             max_completion_tokens: W::COMPLETION_TOKENS,
             anthropic_version: W::VERSION_HEADER.is_some(),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::config::{header_problem, redact_name, Auth, ProviderConfig};
-use crate::error::ToolError;
+use crate::model::error::ToolError;
 use crate::platform::ToolContext;
 
 /// Percent-encodes `text` for a query component (RFC 3986 unreserved kept).

@@ -19,7 +19,7 @@ use super::super::http_failure;
 use super::super::pricing::Pricing;
 use super::super::sse::SseParser;
 use super::super::stream_decode::{StreamDecoder, StreamFormat};
-use crate::error::ToolError;
+use crate::model::error::ToolError;
 use crate::platform::{Chunk, ChunkStream, HttpClient, HttpError, HttpRequest, InterruptReason, StreamingResponse};
 
 /// Asks to continue after `partial`, in the conversation of `chat`.

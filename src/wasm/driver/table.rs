@@ -7,7 +7,7 @@ use wasm_bindgen::JsValue;
 use super::super::convert::HostTools;
 use super::super::js_value::JsPayload;
 use super::super::signal::JsSignal;
-use crate::error::OrchestratorError;
+use crate::model::error::OrchestratorError;
 use crate::orchestrator::{Orchestrator, PlanCache, RunOptions};
 use crate::planning::PlanEntry;
 use crate::platform::Usage;

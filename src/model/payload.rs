@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::planning::Path;
+use super::path::Path;
 
 /// A request or output value the orchestrator passes along.
 pub trait Payload: Clone + 'static {

@@ -3,9 +3,9 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::error::ToolErrorCategory;
-use crate::platform::InterruptReason;
-use crate::reliability::{BudgetType, GiveUp};
+use super::budget::BudgetType;
+use super::reasons::{GiveUp, InterruptReason};
+use crate::model::error::ToolErrorCategory;
 
 /// What idempotency did for a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,8 +4,8 @@
 
 use serde::Deserialize;
 
-use crate::config;
-use crate::platform::{TokenFit, ToolEstimate, Usage};
+use super::usage::{TokenFit, ToolEstimate, Usage};
+use crate::model::config;
 
 /// Which budget stopped a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
