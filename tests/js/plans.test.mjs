@@ -1,0 +1,90 @@
+// Shared plans. The TypeScript driver keeps one plan per set of matching rules (and a
+// numbers-only begin for orchestrators without rules or a listener): runs that match
+// different rules, or more sets than the cache holds, still each get their own plan, and
+// the shared path decides exactly as the Rust driver (reached with `validate`) does.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ReliableOrchestrator, RuleBasedPlanner, rules } from "reliable-orchestrator";
+
+const passes = () => true;
+const echo = (name) => async (request) => ({ output: { tool: name, request } });
+const status = (s) => Object.assign(new Error(`status ${s}`), { status: s });
+
+/** An orchestrator whose rule `k<i>` (keyword `k<i>`, priority `i`) picks tool `t<i>`. */
+function keyworded(count, onEvent) {
+  const tools = Object.fromEntries(Array.from({ length: count + 1 }, (_, i) => [`t${i}`, { provider: `p${i}`, execute: echo(`t${i}`) }]));
+  return new ReliableOrchestrator({
+    planner: new RuleBasedPlanner(Array.from({ length: count }, (_, i) => rules.keyword({ keywords: [`k${i}`], toolName: `t${i}`, priority: i }))),
+    tools,
+    defaultTools: [`t${count}`],
+    onEvent,
+  });
+}
+
+/** The plan a query over `count` keyword rules must get: matching rules by priority, then the default. */
+function expected(query, count) {
+  const matched = Array.from({ length: count }, (_, i) => i).filter((i) => query.includes(`k${i}`));
+  return [...matched.reverse().map((i) => `t${i}`), `t${count}`];
+}
+
+test("runs matching different rules each get their own plan, in any order", async () => {
+  const o = keyworded(3);
+  const queries = ["k0", "none", "k1 k2", "k2", "k0", "none", "k1 k2", "k0 k1 k2"];
+  for (const query of queries) {
+    const result = await o.run({ query });
+    assert.equal(result.toolName, expected(query, 3)[0], query);
+    assert.equal(result.output.tool, expected(query, 3)[0], query);
+  }
+  // An explicit tool is never taken from (or put into) the shared plans.
+  assert.equal((await o.run({ query: "k0" }, { toolName: "t3" })).toolName, "t3");
+  assert.equal((await o.run({ query: "k0" })).toolName, "t0");
+});
+
+test("more sets of matching rules than the plan cache holds: every plan is still right", async () => {
+  const count = 9; // 512 sets of matching rules, twice the cache
+  const plans = [];
+  const o = keyworded(count, (e) => e.type === "plan" && plans.push([e.toolName, ...e.fallbacks]));
+  for (let round = 0; round < 2; round++) {
+    for (let set = 0; set < 1 << count; set++) {
+      const query = Array.from({ length: count }, (_, i) => (set & (1 << i) ? `k${i}` : "")).join(" ");
+      plans.length = 0;
+      const result = await o.run({ query });
+      assert.deepEqual(plans, [expected(query, count)], query);
+      assert.equal(result.toolName, expected(query, count)[0]);
+    }
+  }
+});
+
+/** What must agree between the drivers: everything but ids and times. */
+function settled(value) {
+  if (value instanceof Error) return { error: { name: value.name, code: value.code, category: value.category, attempts: value.attempts, toolName: value.toolName } };
+  const { traceId, requestId, elapsedMs, ...rest } = value;
+  return { result: rest };
+}
+
+test("without rules or a listener, retries, fallbacks and an open breaker decide as in the Rust driver", async () => {
+  const ended = {};
+  for (const [driver, options] of [["ts", undefined], ["rust", { validate: passes }]]) {
+    let calls = 0;
+    const o = new ReliableOrchestrator({
+      tools: {
+        a: { provider: "pa", execute: async () => { calls += 1; throw status(503); } },
+        b: { provider: "pb", execute: echo("b") },
+      },
+      defaultTools: ["a", "b"],
+      reliability: {
+        retryPolicy: { maxAttempts: 2, initialDelay: 0.001, maxDelay: 0.01, jitter: 0 },
+        circuitBreakers: { pa: { failureThreshold: 4, timeout: 60 } },
+      },
+    });
+    const runs = [];
+    for (let i = 0; i < 3; i++) runs.push(settled(await o.run({ query: "q" }, options).then((r) => r, (e) => e)));
+    ended[driver] = { runs, calls, open: o.circuitStates().pa.state };
+  }
+  assert.deepEqual(ended.ts, ended.rust);
+  // Two runs of two attempts open `pa`'s breaker (threshold 4); the third run skips it.
+  assert.equal(ended.ts.calls, 4);
+  assert.equal(ended.ts.open, "open");
+  assert.deepEqual(ended.ts.runs.map((r) => r.result.toolName), ["b", "b", "b"]);
+  assert.deepEqual(ended.ts.runs.map((r) => r.result.attempts), [3, 3, 1]);
+});
