@@ -77,3 +77,23 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(proptest_config(500))]
+    /// A keyword rule matches exactly when the lowercased text contains the
+    /// lowercased keyword: the byte-set filter that skips most scans never
+    /// rules a real match out (ASCII, Latin-1 and multi-byte letters alike).
+    #[test]
+    fn keyword_rules_match_exactly_substrings(
+        text in "[a-cA-C\u{e9}\u{c9}\u{3b1}\u{391} -]{0,24}",
+        keywords in proptest::collection::vec("[a-cA-C\u{e9}\u{c9}\u{3b1}\u{391}-]{1,4}", 1..4),
+    ) {
+        use reliable_orchestrator::planning::RuleBasedPlanner;
+        let config = json!({ "rules": [{ "keywords": keywords, "toolName": "hit" }] });
+        let planner = RuleBasedPlanner::from_config(&serde_json::from_value(config).unwrap(), "planner").unwrap();
+        let lowered = text.to_lowercase();
+        let expected = keywords.iter().any(|k| lowered.contains(&k.to_lowercase()));
+        let plan = planner.candidates(&json!({ "query": text }), &["miss".to_owned()]);
+        prop_assert_eq!(plan[0].tool_name == "hit", expected, "text {:?} keywords {:?}", text, keywords);
+    }
+}

@@ -87,8 +87,15 @@ fn imports_go_only_downward() {
             }
         }
     }
-    assert!(checked > 100, "only {checked} imports found: is the pattern still right?");
-    assert!(upward.is_empty(), "imports that are not downward:\n{}", Vec::from_iter(upward).join("\n"));
+    assert!(
+        checked > 100,
+        "only {checked} imports found: is the pattern still right?"
+    );
+    assert!(
+        upward.is_empty(),
+        "imports that are not downward:\n{}",
+        Vec::from_iter(upward).join("\n")
+    );
 }
 
 #[test]
@@ -120,7 +127,9 @@ fn no_function_of_the_run_machine_is_over_60_lines() {
             let Some(found) = start.captures(line) else { continue };
             let indent = found[1].to_owned();
             let close = format!("{indent}}}");
-            let Some(len) = lines[i..].iter().position(|l| *l == close) else { continue };
+            let Some(len) = lines[i..].iter().position(|l| *l == close) else {
+                continue;
+            };
             counted += 1;
             if len + 1 > 60 {
                 long.push(format!("{}: fn {} ({} lines)", file.display(), &found[4], len + 1));

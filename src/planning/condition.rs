@@ -4,6 +4,7 @@ use regex_lite::{Regex, RegexBuilder};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::view::{ByteSet, Lowered};
 use super::{Path, RequestView};
 use crate::model::error::OrchestratorError;
 use crate::model::payload::Payload;
@@ -55,7 +56,28 @@ pub enum Op {
     Lte(f64),
     /// A string containing any of these (already lowercased), case-insensitively.
     /// What keyword rules compile to.
-    ContainsAnyIgnoreCase(Vec<String>),
+    ContainsAnyIgnoreCase(Vec<Keyword>),
+}
+
+/// A keyword, lowercased, with its bytes.
+#[derive(Clone, Debug)]
+pub struct Keyword {
+    text: String,
+    bytes: ByteSet,
+}
+
+impl Keyword {
+    /// `word`, lowercased.
+    pub fn new(word: &str) -> Self {
+        let text = word.to_lowercase();
+        let bytes = ByteSet::of(&text);
+        Self { text, bytes }
+    }
+
+    /// The keyword, lowercased.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
 }
 
 /// A condition as written in config: `{ path, op, value }`.
@@ -149,9 +171,12 @@ impl Condition {
     }
 }
 
-/// Whether `haystack` contains any of `words`.
-fn contains_any(words: &[String], haystack: &str) -> bool {
-    words.iter().any(|w| contains(haystack, w))
+/// Whether `haystack` contains any of `words`; one whose bytes are not all in
+/// it is ruled out without a scan.
+fn contains_any(words: &[Keyword], haystack: &Lowered) -> bool {
+    words
+        .iter()
+        .any(|w| haystack.bytes.covers(&w.bytes) && contains(&haystack.text, &w.text))
 }
 
 /// Natively `str::contains` (vectorised); in wasm, where setting up its
@@ -192,7 +217,7 @@ fn op_holds(op: &Op, value: &Value) -> bool {
         Op::Gte(n) => value.as_f64().is_some_and(|v| v >= *n),
         Op::Lt(n) => value.as_f64().is_some_and(|v| v < *n),
         Op::Lte(n) => value.as_f64().is_some_and(|v| v <= *n),
-        Op::ContainsAnyIgnoreCase(words) => value.as_str().is_some_and(|s| contains_any(words, &s.to_lowercase())),
+        Op::ContainsAnyIgnoreCase(words) => value.as_str().is_some_and(|s| contains_any(words, &Lowered::new(s))),
         Op::NotEquals(_) | Op::Exists(_) => false,
     }
 }

@@ -17,12 +17,53 @@ use crate::model::payload::Payload;
 /// A found value, shared between the rules that read it.
 type Found = Option<Rc<Value>>;
 
+/// The bytes a string holds, as a set: a keyword with a byte the text lacks
+/// cannot occur in it, which rules most keywords out without a scan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    /// The bytes of `text`.
+    pub fn of(text: &str) -> Self {
+        let mut set = [0u64; 4];
+        for &b in text.as_bytes() {
+            if let Some(word) = set.get_mut(usize::from(b >> 6)) {
+                *word |= 1 << (b & 63);
+            }
+        }
+        Self(set)
+    }
+
+    /// Whether every byte of `other` is in this set.
+    pub fn covers(&self, other: &Self) -> bool {
+        self.0.iter().zip(other.0).all(|(have, need)| need & !have == 0)
+    }
+}
+
+/// A string lowercased once for every keyword rule that searches it, with its bytes.
+#[derive(Debug)]
+pub struct Lowered {
+    /// The lowercased text.
+    pub text: String,
+    /// Its bytes.
+    pub bytes: ByteSet,
+}
+
+impl Lowered {
+    /// `text`, lowercased.
+    pub fn new(text: &str) -> Self {
+        let text = text.to_lowercase();
+        let bytes = ByteSet::of(&text);
+        Self { text, bytes }
+    }
+}
+
 /// Memoised lookups into one request.
 pub struct RequestView<'a, V> {
     request: &'a V,
     /// By path slot: `None` not looked up yet.
     found: RefCell<Vec<Option<Found>>>,
-    lowered: RefCell<Vec<Option<Rc<str>>>>,
+    lowered: RefCell<Vec<Option<Rc<Lowered>>>>,
 }
 
 impl<'a, V: Payload> RequestView<'a, V> {
@@ -57,13 +98,13 @@ impl<'a, V: Payload> RequestView<'a, V> {
     }
 
     /// The string at `path`, lowercased once.
-    pub fn lowercase(&self, path: &Path) -> Option<Rc<str>> {
+    pub fn lowercase(&self, path: &Path) -> Option<Rc<Lowered>> {
         let slot = path.slot();
         if let Some(Some(lower)) = slot.and_then(|s| self.lowered.borrow().get(s).cloned()) {
             return Some(lower);
         }
         let found = self.lookup(path)?;
-        let lower: Rc<str> = Rc::from(found.as_str()?.to_lowercase());
+        let lower = Rc::new(Lowered::new(found.as_str()?));
         if let Some(s) = slot {
             if let Some(memo) = self.lowered.borrow_mut().get_mut(s) {
                 *memo = Some(Rc::clone(&lower));
