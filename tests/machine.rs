@@ -5,12 +5,15 @@
 //! long, breaker open, no time to wait), non-retryable failures, breaker
 //! trips and half-open probes, budget refusals, deadlines, aborts that
 //! leave breakers uncharged, usage summed across attempts, and silence
-//! when nobody listens.
+//! when nobody listens; and claiming an idempotency key (`KeyClaim`): every
+//! outcome of a read, and the write each store can do.
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 #[path = "machine/breakers.rs"]
 mod breakers;
+#[path = "machine/keys.rs"]
+mod keys;
 #[path = "machine/limits.rs"]
 mod limits;
 #[path = "machine/retries.rs"]

@@ -1,11 +1,6 @@
-//! Leading a keyed execution: read the record, replay or refuse it, else
-//! claim the key with a lease that covers the whole run, execute, and record
+//! Leading a keyed execution: claim the key ([`KeyClaim`] decides: replay,
+//! refuse, or write a lease that covers the whole run), execute, and record
 //! the result (or free the key: failures are not cached).
-//!
-//! A record kept past its own `expiresAt` (a store whose TTL is coarse, or a
-//! dead leader's lease) is replaced: by compare-and-swap when the store has
-//! an atomic one, so several runs racing to replace it still execute once;
-//! otherwise by delete then `put_if_absent`, which two racing runs can both win.
 
 use std::future::Future;
 use std::rc::Rc;
@@ -22,8 +17,9 @@ use crate::model::event::IdempotencyOutcome;
 use crate::model::payload::Payload;
 use crate::planning::PlanEntry;
 use crate::platform::{KvStore, StoreError};
-use crate::reliability::idempotency::{classify, Record, StoredResult};
+use crate::reliability::idempotency::{Record, StoredResult};
 use crate::reliability::timeout::until_aborted;
+use crate::run::{Claim, KeyClaim, StoreCaps, Write};
 
 /// How long an in-progress record holds its key when the run has no deadline.
 const DEFAULT_LEASE_MS: f64 = 300_000.0;
@@ -94,26 +90,37 @@ async fn guarded<V: Payload, T>(
     }
 }
 
-/// Reads the key's record, then replays or refuses it, or claims the key.
-/// Returns the lease written.
+/// Claims the key (the decisions are [`KeyClaim`]'s): reads the record,
+/// then replays or refuses it, or writes a lease. Returns the lease written.
 async fn claim_key<V: Payload>(ctx: &RunContext<V>, keyed: &Keyed, inherited: Option<&str>) -> Result<String, Stop<V>> {
     let store = &*ctx.inner.store;
-    let stored = guarded(ctx, store.get(&keyed.skey)).await?;
-    let old = free_or_settled(ctx, keyed, stored, inherited)?;
-    let lease_ms = lease_ms(ctx);
-    let now = ctx.inner.platform.clock.wall_ms();
-    let lease = Record::in_progress(&keyed.fingerprint, now + lease_ms).to_json_string();
-    if guarded(ctx, claim(store, &keyed.skey, old, lease.clone(), lease_ms)).await? {
-        return Ok(lease);
+    let caps = StoreCaps {
+        put_if_absent: store.atomic_put_if_absent(),
+        compare_and_swap: store.atomic_compare_and_swap(),
+    };
+    let conflict_detection = ctx.inner.reliability.conflict_detection;
+    let mut claim = KeyClaim::new(
+        &keyed.fingerprint,
+        conflict_detection,
+        caps,
+        inherited.map(str::to_owned),
+    );
+    let mut next = claim.start();
+    loop {
+        next = match next {
+            Claim::Read => {
+                let stored = guarded(ctx, store.get(&keyed.skey)).await?;
+                claim.read(stored, ctx.inner.platform.clock.wall_ms(), lease_ms(ctx))
+            }
+            Claim::Write(write) => claim.claimed(guarded(ctx, perform(store, &keyed.skey, write)).await?),
+            Claim::Execute { lease } => return Ok(lease),
+            Claim::Settled(found) => {
+                let outcome = settle_found(ctx, &keyed.key, found)
+                    .unwrap_or_else(|| Err(conflict(ctx, &keyed.key, ConflictReason::InProgress)));
+                return Err(Stop::Ended(Led::Shared(outcome)));
+            }
+        }
     }
-    // Another isolate claimed (or replaced) the key between our read and our write.
-    let again = guarded(ctx, store.get(&keyed.skey)).await?;
-    free_or_settled(ctx, keyed, again, None)?;
-    Err(Stop::Ended(Led::Shared(Err(conflict(
-        ctx,
-        &keyed.key,
-        ConflictReason::InProgress,
-    )))))
 }
 
 /// The lease covers the rest of the run (its deadline or time budget) and
@@ -126,45 +133,16 @@ fn lease_ms<V: Payload>(ctx: &RunContext<V>) -> f64 {
         .max(1.0)
 }
 
-/// What a stored value means: a replay or a refusal ends the run; otherwise
-/// the key is free, holding nothing or `Some(value)` to replace (expired,
-/// unreadable, or the `inherited` lease of a stopped leader of this isolate).
-fn free_or_settled<V: Payload>(
-    ctx: &RunContext<V>,
-    keyed: &Keyed,
-    stored: Option<String>,
-    inherited: Option<&str>,
-) -> Result<Option<String>, Stop<V>> {
-    if stored.is_some() && stored.as_deref() == inherited {
-        return Ok(stored);
-    }
-    let conflict_detection = ctx.inner.reliability.conflict_detection;
-    let wall_now = ctx.inner.platform.clock.wall_ms();
-    let found = classify(stored.as_deref(), &keyed.fingerprint, conflict_detection, wall_now);
-    match settle_found(ctx, &keyed.key, found) {
-        Some(outcome) => Err(Stop::Ended(Led::Shared(outcome))),
-        None => Ok(stored),
-    }
-}
-
-/// Writes `lease` under `skey` if it holds nothing, or still holds `old`;
-/// `true` when this run now holds the key.
-async fn claim(
-    store: &dyn KvStore,
-    skey: &str,
-    old: Option<String>,
-    lease: String,
-    lease_ms: f64,
-) -> Result<bool, StoreError> {
-    match old {
-        None if store.atomic_put_if_absent() => store.put_if_absent(skey, lease, lease_ms).await,
-        Some(old) if store.atomic_compare_and_swap() => store.compare_and_swap(skey, &old, lease, lease_ms).await,
-        // Not once-only: two runs can each delete, then each claim.
-        Some(_) if store.atomic_put_if_absent() => {
+/// Performs the claim's write; `true` when this run now holds the key.
+async fn perform(store: &dyn KvStore, skey: &str, write: Write) -> Result<bool, StoreError> {
+    match write {
+        Write::PutIfAbsent { value, ttl_ms } => store.put_if_absent(skey, value, ttl_ms).await,
+        Write::CompareAndSwap { old, value, ttl_ms } => store.compare_and_swap(skey, &old, value, ttl_ms).await,
+        Write::DeleteThenPutIfAbsent { value, ttl_ms } => {
             store.delete(skey).await?;
-            store.put_if_absent(skey, lease, lease_ms).await
+            store.put_if_absent(skey, value, ttl_ms).await
         }
-        _ => store.put(skey, lease, lease_ms).await.map(|()| true),
+        Write::Put { value, ttl_ms } => store.put(skey, value, ttl_ms).await.map(|()| true),
     }
 }
 
