@@ -24,6 +24,8 @@ const HAS_MESSAGE = 1 << 14;
 const KEEP_OUTPUT = 1 << 3;
 /** A call's outcome that arrived after the run moved on (a timeout fired first). */
 const STALE = -1;
+/** `#call`'s answer for a native promise the driver awaits itself (`#awaiting`). */
+const AWAIT = -2;
 /** setTimeout fires at once for delays above 2^31-1 ms. */
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
@@ -125,6 +127,8 @@ class Run {
   readonly #requestId: string;
   readonly #started: number;
   #output: unknown = undefined;
+  /** The promise `#call` answered `AWAIT` for. */
+  #awaiting: Promise<unknown> | undefined = undefined;
   /** When the last call answered: the end of a run its answer finishes. */
   #answeredAt = 0;
   /** Bumped when a timer ends a call or wait early: an outcome of an older number is stale. */
@@ -222,7 +226,17 @@ class Run {
         }
         if (kind === CALL) {
           const called = this.#call(code);
-          code = typeof called === "number" ? called : await called;
+          if (called === AWAIT) {
+            // A native promise and nothing that could end the call early: awaited here,
+            // without a frame of its own.
+            const promise = this.#awaiting!;
+            this.#awaiting = undefined;
+            try {
+              code = this.#answered(await promise);
+            } catch (thrown) {
+              code = this.#w.fail(this.#handle, thrown, false, performance.now());
+            }
+          } else code = typeof called === "number" ? called : await called;
         } else if (kind === WAIT) code = await this.#wait();
         else if (kind === DONE) return this.#result(code);
         else throw this.#error(code);
@@ -277,6 +291,10 @@ class Run {
         return w.fail(this.#handle, thrown, true, performance.now());
       }
       if (typeof then !== "function") return this.#answered(value);
+      if (timeoutMs === 0 && this.#deadline === undefined && this.#signal === undefined && nativePromise(value, then)) {
+        this.#awaiting = value;
+        return AWAIT;
+      }
       return this.#interruptible(this.#settle(value, then, seq), timeoutMs);
     }
     return this.#answered(value);
