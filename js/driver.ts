@@ -76,12 +76,29 @@ function plainOutput(value: unknown): boolean {
   }
 }
 
+/**
+ * What a planner that reads only `query` needs of `request`: the string of its own data
+ * property `query`, read here in one step, or else the request itself (read by the bindings,
+ * so a getter still runs once). Planning a string plans it as the `query`.
+ */
+function queryOf(request: unknown): unknown {
+  if (typeof request !== "object" || request === null) return request;
+  try {
+    const query = Object.getOwnPropertyDescriptor(request, "query");
+    return query !== undefined && typeof query.value === "string" ? query.value : request;
+  } catch {
+    return request;
+  }
+}
+
 export class Driver {
   readonly #w: WasmOrchestrator;
   readonly #tools: HostTools;
   readonly #listening: boolean;
   /** Runs without options plan from numbers alone (no rules, no listener). */
   readonly #byDefault: boolean;
+  /** The rules read only `query`: `begin` is given its string, not the request. */
+  readonly #byQuery: boolean;
   readonly #uuid: () => string;
 
   constructor(w: WasmOrchestrator, uuid: () => string) {
@@ -89,6 +106,7 @@ export class Driver {
     this.#tools = w.hostTools() as HostTools;
     this.#listening = w.listening();
     this.#byDefault = w.plansByDefault();
+    this.#byQuery = w.plansByQuery();
     this.#uuid = uuid;
   }
 
@@ -101,7 +119,7 @@ export class Driver {
     const packed =
       options === undefined && this.#byDefault
         ? w.beginDefault(started)
-        : w.begin(request, options, started, this.#listening || options !== undefined ? rid : undefined);
+        : w.begin(this.#byQuery ? queryOf(request) : request, options, started, this.#listening || options !== undefined ? rid : undefined);
     if (packed < 0) return undefined;
     const begun = (packed / 4294967296) >>> 0;
     const first = packed >>> 0;

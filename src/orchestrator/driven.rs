@@ -232,6 +232,13 @@ impl<V: Payload> Orchestrator<V> {
         self.inner.planner.rules().is_empty()
     }
 
+    /// Whether planning reads the request's `query` and nothing else (keyword
+    /// rules on the default attribute): a plan of the string at `query` is
+    /// then the plan of the request.
+    pub fn plans_by_query(&self) -> bool {
+        self.inner.planner.paths() == ["query"]
+    }
+
     /// Whether anyone listens to events.
     pub fn listening(&self) -> bool {
         self.inner.events.is_some()

@@ -43,8 +43,8 @@ pub struct Plan {
 #[derive(Clone, Debug, Default)]
 pub struct RuleBasedPlanner {
     rules: Vec<Rule>,
-    /// Distinct paths the rules read (each condition's path has its slot).
-    paths: usize,
+    /// Distinct paths the rules read, by slot (each condition's path has its slot).
+    paths: Vec<String>,
     /// The options of a default tool (none), shared by every plan.
     no_options: Rc<Value>,
 }
@@ -76,6 +76,11 @@ impl RuleBasedPlanner {
         Ok(Self::new(rules))
     }
 
+    /// The distinct paths the rules read (`["query"]` for keyword rules on the default attribute).
+    pub fn paths(&self) -> &[String] {
+        &self.paths
+    }
+
     /// The rules in the order they are tried.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
@@ -93,7 +98,7 @@ impl RuleBasedPlanner {
         if self.rules.is_empty() {
             return Vec::new();
         }
-        let view = super::RequestView::new(request, self.paths);
+        let view = super::RequestView::new(request, self.paths.len());
         (0u32..)
             .zip(&self.rules)
             .filter(|(_, rule)| rule.matches_in(&view))
@@ -127,15 +132,19 @@ impl RuleBasedPlanner {
     }
 }
 
-/// Numbers the distinct paths of `rules`' conditions; answers how many there are.
-fn assign_slots(rules: &mut [Rule]) -> usize {
+/// Numbers the distinct paths of `rules`' conditions; answers them by slot.
+fn assign_slots(rules: &mut [Rule]) -> Vec<String> {
     let mut slots: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut paths = Vec::new();
     for condition in rules.iter_mut().flat_map(|r| r.conditions.iter_mut()) {
-        let next = slots.len();
-        let slot = *slots.entry(condition.path.as_str().to_owned()).or_insert(next);
+        let path = condition.path.as_str();
+        let slot = *slots.entry(path.to_owned()).or_insert_with(|| {
+            paths.push(path.to_owned());
+            paths.len() - 1
+        });
         condition.path.set_slot(slot);
     }
-    slots.len()
+    paths
 }
 
 /// Leaves out the candidates whose breaker is open.

@@ -88,3 +88,23 @@ test("without rules or a listener, retries, fallbacks and an open breaker decide
   assert.deepEqual(ended.ts.runs.map((r) => r.result.toolName), ["b", "b", "b"]);
   assert.deepEqual(ended.ts.runs.map((r) => r.result.attempts), [3, 3, 1]);
 });
+
+test("rules on `query` alone plan from its string; a getter, a non-string or a string request plan as before", async () => {
+  const o = keyworded(2);
+  let reads = 0;
+  const getter = { get query() { reads += 1; return "k1"; } };
+  assert.equal((await o.run(getter)).toolName, "t1");
+  assert.equal(reads, 1, "the getter runs once (read by the bindings, not by the driver too)");
+  assert.equal((await o.run({ query: 7 })).toolName, "t2");
+  assert.equal((await o.run("a k0 string")).toolName, "t0");
+  assert.equal((await o.run({ other: "k1" })).toolName, "t2");
+  const inherited = Object.create({ query: "k1" });
+  assert.equal((await o.run(inherited)).toolName, "t2", "an inherited query is not the request's");
+  const throwing = new Proxy({}, { getOwnPropertyDescriptor() { throw new Error("trap"); } });
+  assert.equal((await o.run(throwing)).toolName, "t2", "a throwing trap means no query");
+  for (const request of [{ query: "k0 k1" }, { query: 7 }, "k1", getter]) {
+    const ts = await o.run(request);
+    const rust = await o.run(request, { validate: passes });
+    assert.equal(ts.toolName, rust.toolName);
+  }
+});

@@ -233,6 +233,14 @@ impl WasmOrchestrator {
         !self.inner.listening() && self.inner.has_no_rules()
     }
 
+    /// Whether the rules read only a request's `query`: the driver may then
+    /// pass the string it holds (an own data property) in the request's place
+    /// to [`Self::begin`], which plans a string as its `query`.
+    #[wasm_bindgen(js_name = plansByQuery)]
+    pub fn plans_by_query(&self) -> bool {
+        self.inner.plans_by_query()
+    }
+
     /// Starts the machine of a run `begin` planned: `begun * 2^32 + first action`, or -1.
     fn started(&self, begun: u32, now: f64) -> f64 {
         if begun == SLOW {
