@@ -1,6 +1,8 @@
 //! Leading a keyed execution: claim the key ([`KeyClaim`] decides: replay,
 //! refuse, or write a lease that covers the whole run), execute, and record
-//! the result (or free the key: failures are not cached).
+//! the result or free the key ([`KeyRecord`] decides). This file performs
+//! their store operations, each raced against the run's signal or bounded by
+//! the grace period.
 
 use std::future::Future;
 use std::rc::Rc;
@@ -17,9 +19,9 @@ use crate::model::event::IdempotencyOutcome;
 use crate::model::payload::Payload;
 use crate::planning::PlanEntry;
 use crate::platform::{KvStore, StoreError};
-use crate::reliability::idempotency::{Record, StoredResult};
+use crate::reliability::idempotency::StoredResult;
 use crate::reliability::timeout::until_aborted;
-use crate::run::{Claim, KeyClaim, StoreCaps, Write};
+use crate::run::{Claim, Executed, KeyClaim, KeyRecord, RecordStep, StoreCaps, Write};
 
 /// How long an in-progress record holds its key when the run has no deadline.
 const DEFAULT_LEASE_MS: f64 = 300_000.0;
@@ -146,46 +148,46 @@ async fn perform(store: &dyn KvStore, skey: &str, write: Write) -> Result<bool, 
     }
 }
 
-/// Records a success, or frees the key after a failure. Returns whether the
-/// lease is gone from the store (replaced by the record, or deleted).
+/// Records a success, or frees the key after a failure (the decisions are
+/// [`KeyRecord`]'s). Returns whether the lease is gone from the store
+/// (replaced by the record, or deleted).
 async fn record<V: Payload>(ctx: &RunContext<V>, keyed: &Keyed, outcome: &Outcome<V>) -> bool {
     let store = &ctx.inner.store;
-    let written = match outcome {
-        Ok(done) => write_result(ctx, keyed, done).await,
-        // Failures are not cached: free the key for the next try.
-        Err(_) => within_grace(ctx, store.delete(&keyed.skey)).await,
+    let mut recording = KeyRecord::new(&keyed.fingerprint, ctx.inner.reliability.idempotency_ttl_ms);
+    let executed = match outcome {
+        Ok(done) => Executed::Succeeded(stored_result(done)),
+        Err(_) => Executed::Failed,
     };
-    if written.is_ok() {
-        return true;
+    let mut next = recording.executed(executed, ctx.inner.platform.clock.wall_ms());
+    loop {
+        next = match next {
+            RecordStep::Write { value, ttl_ms } => {
+                recording.written(within_grace(ctx, store.put(&keyed.skey, value, ttl_ms)).await.is_ok())
+            }
+            RecordStep::Free => recording.freed(within_grace(ctx, store.delete(&keyed.skey)).await.is_ok()),
+            RecordStep::Done { freed, store_failed } => {
+                if store_failed {
+                    // The result was paid for: it is returned though not recorded, and a retry
+                    // under the key will execute again, which the event tells the caller.
+                    ctx.emit(|| idempotency_event(IdempotencyOutcome::StoreFailed, &keyed.key));
+                }
+                return freed;
+            }
+        }
     }
-    if outcome.is_ok() {
-        // The result was paid for: return it even though it is not recorded. Free the
-        // key too (best effort), rather than leave it "in progress" until the lease ends:
-        // a retry under it will execute again, which the event tells the caller.
-        ctx.emit(|| idempotency_event(IdempotencyOutcome::StoreFailed, &keyed.key));
-        return within_grace(ctx, store.delete(&keyed.skey)).await.is_ok();
-    }
-    false
 }
 
-/// Stores a completed run's result for `idempotencyTtlMs`.
-async fn write_result<V: Payload>(ctx: &RunContext<V>, keyed: &Keyed, done: &Done<V>) -> Result<(), StoreError> {
-    let output = done.output.to_record_json().map_err(|message| StoreError {
-        operation: "put",
-        message: format!("output cannot be stored: {message}"),
-    })?;
-    let result = StoredResult {
+/// A completed run's result as it is stored, or why its output cannot be.
+fn stored_result<V: Payload>(done: &Done<V>) -> Result<StoredResult, String> {
+    let output = done.output.to_record_json()?;
+    Ok(StoredResult {
         output,
         tool_name: done.tool_name.clone(),
         attempts: done.attempts,
         usage: done.usage,
         cost_usd: done.cost_usd,
         message: done.message.clone(),
-    };
-    let ttl_ms = ctx.inner.reliability.idempotency_ttl_ms;
-    let expires_at = ctx.inner.platform.clock.wall_ms() + ttl_ms;
-    let record = Record::completed(&keyed.fingerprint, expires_at, result).to_json_string();
-    within_grace(ctx, ctx.inner.store.put(&keyed.skey, record, ttl_ms)).await
+    })
 }
 
 /// Bounds a store write made after the tool ran: by the grace period, and by

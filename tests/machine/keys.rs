@@ -1,6 +1,8 @@
 //! `KeyClaim`: the outcomes of reading a key's record (miss, replay,
 //! fingerprint mismatch, in progress, expired, unreadable, inherited), the
-//! write each kind of store gets, and a lost write read again.
+//! write each kind of store gets, and a lost write read again. `KeyRecord`:
+//! a success recorded, a failure freeing the key, a success that cannot be
+//! recorded.
 
 use reliable_orchestrator::reliability::idempotency::{Found, Record, StoredResult};
 use reliable_orchestrator::run::{Claim, KeyClaim, StoreCaps, Write};
@@ -180,4 +182,52 @@ fn a_lost_write_reads_again_a_result_replays_anything_else_is_in_progress() {
         lost(Some(completed("another", NOW + 1.0))),
         Claim::Settled(Found::Conflict(ConflictReason::FingerprintMismatch))
     );
+}
+
+mod recording {
+    use super::{completed, result, FP, NOW};
+    use reliable_orchestrator::run::{Executed, KeyRecord, RecordStep};
+
+    const TTL_MS: f64 = 3_600_000.0;
+
+    fn done(freed: bool, store_failed: bool) -> RecordStep {
+        RecordStep::Done { freed, store_failed }
+    }
+
+    #[test]
+    fn a_success_is_written_as_the_completed_record() {
+        let mut r = KeyRecord::new(FP, TTL_MS);
+        let write = r.executed(Executed::Succeeded(Ok(result())), NOW);
+        assert_eq!(
+            write,
+            RecordStep::Write {
+                value: completed(FP, NOW + TTL_MS),
+                ttl_ms: TTL_MS
+            }
+        );
+        assert_eq!(r.written(true), done(true, false));
+    }
+
+    #[test]
+    fn a_failure_frees_the_key_and_is_not_cached() {
+        let mut r = KeyRecord::new(FP, TTL_MS);
+        assert_eq!(r.executed(Executed::Failed, NOW), RecordStep::Free);
+        assert_eq!(r.freed(true), done(true, false));
+        let mut r = KeyRecord::new(FP, TTL_MS);
+        r.executed(Executed::Failed, NOW);
+        // A delete that fails leaves the lease to expire: no `store_failed`, nothing was paid for.
+        assert_eq!(r.freed(false), done(false, false));
+    }
+
+    #[test]
+    fn a_success_that_cannot_be_recorded_is_store_failed_and_frees_the_key() {
+        let mut r = KeyRecord::new(FP, TTL_MS);
+        let unstorable = Executed::Succeeded(Err("holds a Map".into()));
+        assert_eq!(r.executed(unstorable, NOW), RecordStep::Free);
+        assert_eq!(r.freed(true), done(true, true));
+        let mut r = KeyRecord::new(FP, TTL_MS);
+        r.executed(Executed::Succeeded(Ok(result())), NOW);
+        assert_eq!(r.written(false), RecordStep::Free, "a failed write frees the key");
+        assert_eq!(r.freed(false), done(false, true));
+    }
 }
