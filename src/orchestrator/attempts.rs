@@ -211,7 +211,12 @@ async fn perform<V: Payload>(
     machine: &RunMachine,
 ) -> Performed<V> {
     let inner = &ctx.inner;
-    let call_signal = ctx.signal.child();
+    // A call nothing can end gets a quiet signal: its host need not make it cancellable.
+    let call_signal = if ctx.abortable || call.timeout_ms.is_some() {
+        ctx.signal.child()
+    } else {
+        AbortSignal::quiet()
+    };
     let tool_ctx = ToolContext {
         trace_id: ctx.ids.trace_id.clone(),
         request_id: ctx.ids.request_id.clone(),

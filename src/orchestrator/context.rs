@@ -19,6 +19,9 @@ pub(super) struct RunContext<V: Payload> {
     /// The budget as it stood when the run began (the machine keeps what is spent).
     pub spend: Spend,
     pub signal: AbortSignal,
+    /// Whether anything can abort the run (a caller's signal, a deadline, a
+    /// stream's cancel): otherwise a call without a timeout gets a quiet signal.
+    pub abortable: bool,
     pub limits: Limits,
     /// Set for a streaming run.
     pub stream: Option<Rc<super::streaming::StreamRun>>,

@@ -272,7 +272,9 @@ impl<V: Payload> Orchestrator<V> {
         let candidates = self.candidates(&request, options.tool_name.as_deref(), options.tool_options.as_ref())?;
         let budget = options.budget.unwrap_or_default();
         let limits = driven::limits_of(inner.reliability.attempt_timeout_ms, &options, &budget, started);
+        let abortable = options.signal.is_some() || limits.deadline.is_some() || options.chunks.is_some();
         let ctx = Rc::new(RunContext {
+            abortable,
             inner: Rc::clone(&inner),
             ids: ids.clone(),
             spend: Spend::new(budget, started),

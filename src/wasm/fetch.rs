@@ -71,9 +71,12 @@ async fn fetch_head(request: &HttpRequest, signal: &AbortSignal) -> Result<JsVal
     if signal.is_aborted() {
         return Err(HttpError::Aborted);
     }
-    if let Ok(controller) = web_sys::AbortController::new() {
-        set(&init, "signal", controller.signal());
-        signal.on_abort(Box::new(move |_| controller.abort()));
+    // A quiet signal never aborts: `fetch` is then not made cancellable.
+    if signal.may_abort() {
+        if let Ok(controller) = web_sys::AbortController::new() {
+            set(&init, "signal", controller.signal());
+            signal.on_abort(Box::new(move |_| controller.abort()));
+        }
     }
     let promise = fetch
         .call2(&global, &JsValue::from_str(&request.url), &init)

@@ -90,9 +90,14 @@ impl WasmOrchestrator {
                 Ok(parsed) => parsed,
                 Err(e) => return Err(errors::error_to_js(&e).into()),
             };
-            let signal = AbortSignal::new();
-            let _bridge = js_signal.clone().and_then(|target| SignalBridge::new(target, &signal));
-            options.signal = Some(signal);
+            // A core signal only for a caller's signal: a run without one, a deadline or a
+            // stream cannot be aborted, and its calls' `fetch` need not be cancellable.
+            let signal = js_signal.as_ref().map(|_| AbortSignal::new());
+            let _bridge = js_signal
+                .clone()
+                .zip(signal.clone())
+                .and_then(|(target, signal)| SignalBridge::new(target, &signal));
+            options.signal = signal;
             options.chunks = on_chunk.map(|f| std::rc::Rc::new(JsChunks(f)) as std::rc::Rc<dyn ChunkSink>);
             match orchestrator.run(JsPayload(request), options).await {
                 Ok(result) => Ok(convert::result_to_js(result)),
