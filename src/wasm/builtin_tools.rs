@@ -89,7 +89,7 @@ fn split_options(options: &JsValue, field: &str) -> Result<(Value, Option<Shared
     if options.is_object() {
         for key in guard::keys(options).map_err(|e| unreadable("options", e))? {
             if key != "validate" {
-                let value = guard::get(options, &key).map_err(|e| unreadable(&key, e))?;
+                let value = guard::get_data(options, &key).map_err(|e| unreadable(&key, e))?;
                 let _ = js_sys::Reflect::set(&data, &JsValue::from_str(&key), &value);
             }
         }

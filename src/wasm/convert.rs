@@ -197,7 +197,7 @@ pub fn run_options_from_js(options: &JsValue) -> Result<(RunOptions<JsPayload>, 
     for key in guard::keys(options).map_err(|e| OrchestratorError::request("options", describe(&e)))? {
         if key != "signal" && key != "validate" {
             let value =
-                guard::get(options, &key).map_err(|e| OrchestratorError::request(key.as_str(), describe(&e)))?;
+                guard::get_data(options, &key).map_err(|e| OrchestratorError::request(key.as_str(), describe(&e)))?;
             if value.is_undefined() {
                 continue;
             }

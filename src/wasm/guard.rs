@@ -32,7 +32,8 @@ pub fn is_object_like(value: &JsValue) -> bool {
     value.is_object() || value.is_function()
 }
 
-/// `target[key]`; `undefined` for a primitive target.
+/// `target[key]`; `undefined` for a primitive target. `key` is one of the
+/// crate's own names (interned: decoded once, kept for the instance's life).
 ///
 /// # Errors
 /// What a getter or Proxy trap threw.
@@ -41,6 +42,19 @@ pub fn get(target: &JsValue, key: &str) -> Result<JsValue, JsValue> {
         return Ok(JsValue::UNDEFINED);
     }
     Reflect::get(target, &JsValue::from_str(wasm_bindgen::intern(key)))
+}
+
+/// [`get`] for a key that came from user data (an output's or the options'
+/// own keys): not interned, since the intern cache keeps every string it is
+/// given, and keys without bound would grow it without bound.
+///
+/// # Errors
+/// What a getter or Proxy trap threw.
+pub fn get_data(target: &JsValue, key: &str) -> Result<JsValue, JsValue> {
+    if !is_object_like(target) {
+        return Ok(JsValue::UNDEFINED);
+    }
+    Reflect::get(target, &JsValue::from_str(key))
 }
 
 /// `target[key]` when it is an own property (inherited ones, `__proto__`

@@ -102,7 +102,7 @@ fn faithful_json(value: &JsValue, depth: usize, nodes: &mut usize) -> Result<Val
     }
     let mut map = serde_json::Map::new();
     for key in guard::keys(value).map_err(unreadable)? {
-        let item = guard::get(value, &key).map_err(unreadable)?;
+        let item = guard::get_data(value, &key).map_err(unreadable)?;
         if item.is_undefined() {
             continue;
         }
