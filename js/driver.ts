@@ -79,7 +79,8 @@ function plainOutput(value: unknown): boolean {
 /**
  * What a planner that reads only `query` needs of `request`: the string of its own data
  * property `query`, read here in one step, or else the request itself (read by the bindings,
- * so a getter still runs once). Planning a string plans it as the `query`.
+ * so a getter still runs once). Planning a string plans it as the `query`. A Proxy's
+ * `getOwnPropertyDescriptor` trap may run here and again in the bindings.
  */
 function queryOf(request: unknown): unknown {
   if (typeof request !== "object" || request === null) return request;
@@ -249,11 +250,14 @@ class Run {
             // without a frame of its own.
             const promise = this.#awaiting!;
             this.#awaiting = undefined;
+            let settled: unknown;
             try {
-              code = this.#answered(await promise);
+              settled = await promise;
             } catch (thrown) {
               code = this.#w.fail(this.#handle, thrown, false, performance.now());
+              continue;
             }
+            code = this.#answered(settled);
           } else code = typeof called === "number" ? called : await called;
         } else if (kind === WAIT) code = await this.#wait();
         else if (kind === DONE) return this.#result(code);
@@ -309,21 +313,22 @@ class Run {
         return w.fail(this.#handle, thrown, true, performance.now());
       }
       if (typeof then !== "function") return this.#answered(value);
-      if (timeoutMs === 0 && this.#deadline === undefined && this.#signal === undefined && nativePromise(value, then)) {
-        this.#awaiting = value;
+      const native = nativePromise(value, then);
+      if (native && timeoutMs === 0 && this.#deadline === undefined && this.#signal === undefined) {
+        this.#awaiting = value as Promise<unknown>;
         return AWAIT;
       }
-      return this.#interruptible(this.#settle(value, then, seq), timeoutMs);
+      return this.#interruptible(this.#settle(value, then, native, seq), timeoutMs);
     }
     return this.#answered(value);
   }
 
   /** Adopts a promise or thenable without `Promise.resolve` on it: a throwing `then` is broken. */
-  async #settle(value: unknown, then: Function, seq: number): Promise<number> {
+  async #settle(value: unknown, then: Function, native: boolean, seq: number): Promise<number> {
     let broken = false;
     let settled: unknown;
     try {
-      settled = nativePromise(value, then)
+      settled = native
         ? await value
         : await new Promise((resolve, reject) => {
         try {
@@ -342,10 +347,16 @@ class Run {
   #answered(value: unknown): number {
     const now = performance.now();
     this.#answeredAt = now;
-    if (plainOutput(value)) {
-      this.#output = (value as { output: unknown }).output;
-      return this.#w.succeed(this.#handle, now);
+    let plain = plainOutput(value);
+    if (plain) {
+      try {
+        this.#output = (value as { output: unknown }).output;
+      } catch {
+        // A getter threw: the bindings read it again and report an invalid output.
+        plain = false;
+      }
     }
+    if (plain) return this.#w.succeed(this.#handle, now);
     try {
       this.#output = (value as { output?: unknown }).output;
     } catch {

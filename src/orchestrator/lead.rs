@@ -159,20 +159,20 @@ async fn record<V: Payload>(ctx: &RunContext<V>, keyed: &Keyed, outcome: &Outcom
         Err(_) => Executed::Failed,
     };
     let mut next = recording.executed(executed, ctx.inner.platform.clock.wall_ms());
+    let mut reported = false;
     loop {
+        // The result was paid for: it is returned though not recorded, and a retry under the
+        // key will execute again, which the event tells the caller (before the key is freed).
+        if recording.store_failed() && !reported {
+            reported = true;
+            ctx.emit(|| idempotency_event(IdempotencyOutcome::StoreFailed, &keyed.key));
+        }
         next = match next {
             RecordStep::Write { value, ttl_ms } => {
                 recording.written(within_grace(ctx, store.put(&keyed.skey, value, ttl_ms)).await.is_ok())
             }
             RecordStep::Free => recording.freed(within_grace(ctx, store.delete(&keyed.skey)).await.is_ok()),
-            RecordStep::Done { freed, store_failed } => {
-                if store_failed {
-                    // The result was paid for: it is returned though not recorded, and a retry
-                    // under the key will execute again, which the event tells the caller.
-                    ctx.emit(|| idempotency_event(IdempotencyOutcome::StoreFailed, &keyed.key));
-                }
-                return freed;
-            }
+            RecordStep::Done { freed, .. } => return freed,
         }
     }
 }

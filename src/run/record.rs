@@ -90,6 +90,11 @@ impl KeyRecord {
         self.done(ok)
     }
 
+    /// Whether a success could not be recorded (known as soon as it is decided).
+    pub fn store_failed(&self) -> bool {
+        self.store_failed
+    }
+
     fn done(&self, freed: bool) -> RecordStep {
         RecordStep::Done {
             freed,

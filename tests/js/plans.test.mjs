@@ -108,3 +108,18 @@ test("rules on `query` alone plan from its string; a getter, a non-string or a s
     assert.equal(ts.toolName, rust.toolName);
   }
 });
+
+test("an output whose getter throws is an invalid output in both drivers, and the table is freed", async () => {
+  const ended = {};
+  for (const [driver, options] of [["ts", undefined], ["rust", { validate: passes }]]) {
+    const o = new ReliableOrchestrator({
+      tools: { a: { execute: async () => ({ get output() { throw new Error("unreadable"); } }) } },
+      defaultTools: ["a"],
+      reliability: { retryPolicy: { maxAttempts: 1 } },
+    });
+    ended[driver] = await o.run("q", options).then(() => "ran", (e) => ({ code: e.code, category: e.category }));
+    assert.equal((await o.run("q", options).catch((e) => e.code)), "tool_failed", "the orchestrator keeps working");
+  }
+  assert.deepEqual(ended.ts, ended.rust);
+  assert.deepEqual(ended.ts, { code: "tool_failed", category: "invalid_output" });
+});
