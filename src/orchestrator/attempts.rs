@@ -15,7 +15,7 @@ use crate::model::payload::Payload;
 use crate::planning::PlanEntry;
 use crate::platform::{check_output, AbortReason, AbortSignal, Tool, ToolContext, ToolOutput};
 use crate::reliability::timeout::{until_aborted, watchdog};
-use crate::run::{Action, Call, Policies, RunMachine};
+use crate::run::{Action, Call, RunMachine};
 
 /// What one call answered: a whole output, or a stream past its first chunk
 /// (with the call's signal, which stops its upstream, and its start time).
@@ -47,10 +47,7 @@ pub(super) async fn execute<V: Payload>(
     candidates: Vec<PlanEntry>,
 ) -> Result<Done<V>, Failure<V>> {
     let inner = Rc::clone(&ctx.inner);
-    let p = Policies {
-        breakers: &inner.breakers,
-        retry: &inner.retry,
-    };
+    let p = inner.policies();
     let mut machine = machine_for(ctx, request, &candidates);
     let mut action = machine.start(p, ctx.now());
     let mut last: Last<V> = None;
@@ -101,10 +98,7 @@ async fn call_step<V: Payload>(
     last: &mut Last<V>,
 ) -> Result<Next<V>, Failure<V>> {
     let inner = &ctx.inner;
-    let p = Policies {
-        breakers: &inner.breakers,
-        retry: &inner.retry,
-    };
+    let p = inner.policies();
     let entry = candidates.get(call.step).ok_or(OrchestratorError::NoTool)?;
     let tool = inner.tools.get(&entry.tool_name).ok_or_else(|| {
         Failure::from(OrchestratorError::UnknownTool {

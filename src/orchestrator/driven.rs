@@ -84,6 +84,16 @@ pub(super) fn steps_of<V: Payload>(
     Some(steps)
 }
 
+impl<V: Payload> Inner<V> {
+    /// The policies every run shares: breakers and retry.
+    pub(super) fn policies(&self) -> Policies<'_> {
+        Policies {
+            breakers: &self.breakers,
+            retry: &self.retry,
+        }
+    }
+}
+
 /// A plan a driver performs: its candidates and the machine's steps for them.
 #[derive(Clone)]
 struct Prepared {
@@ -216,10 +226,7 @@ impl<V: Payload> Orchestrator<V> {
 
     /// The policies every run of this orchestrator shares.
     pub fn policies(&self) -> Policies<'_> {
-        Policies {
-            breakers: &self.inner.breakers,
-            retry: &self.inner.retry,
-        }
+        self.inner.policies()
     }
 
     /// The host the orchestrator runs on.
