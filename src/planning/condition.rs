@@ -4,7 +4,7 @@ use regex_lite::{Regex, RegexBuilder};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::view::{ByteSet, Lowered};
+use super::view::Lowered;
 use super::{Path, RequestView};
 use crate::model::error::OrchestratorError;
 use crate::model::payload::Payload;
@@ -56,28 +56,8 @@ pub enum Op {
     Lte(f64),
     /// A string containing any of these (already lowercased), case-insensitively.
     /// What keyword rules compile to.
-    ContainsAnyIgnoreCase(Vec<Keyword>),
-}
-
-/// A keyword, lowercased, with its bytes.
-#[derive(Clone, Debug)]
-pub struct Keyword {
-    text: String,
-    bytes: ByteSet,
-}
-
-impl Keyword {
-    /// `word`, lowercased.
-    pub fn new(word: &str) -> Self {
-        let text = word.to_lowercase();
-        let bytes = ByteSet::of(&text);
-        Self { text, bytes }
-    }
-
-    /// The keyword, lowercased.
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
+    /// Each keyword is kept with its bytes, as the text it is searched in is.
+    ContainsAnyIgnoreCase(Vec<Lowered>),
 }
 
 /// A condition as written in config: `{ path, op, value }`.
@@ -173,7 +153,7 @@ impl Condition {
 
 /// Whether `haystack` contains any of `words`; one whose bytes are not all in
 /// it is ruled out without a scan.
-fn contains_any(words: &[Keyword], haystack: &Lowered) -> bool {
+fn contains_any(words: &[Lowered], haystack: &Lowered) -> bool {
     words
         .iter()
         .any(|w| haystack.bytes.covers(&w.bytes) && contains(&haystack.text, &w.text))

@@ -15,7 +15,7 @@ mod rule;
 mod view;
 
 pub use crate::model::path::Path;
-pub use condition::{json_eq, Condition, ConditionConfig, Keyword, Op, MAX_REGEX_BYTES};
+pub use condition::{json_eq, Condition, ConditionConfig, Op, MAX_REGEX_BYTES};
 pub use planner::{without_open, Plan, PlanEntry, PlannerConfig, RuleBasedPlanner};
 pub use rule::{ActionConfig, Rule, RuleConfig};
 pub use view::{ByteSet, Lowered, RequestView};

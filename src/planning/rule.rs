@@ -8,7 +8,8 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use super::condition::{Condition, ConditionConfig, Keyword, Op};
+use super::condition::{Condition, ConditionConfig, Op};
+use super::view::Lowered;
 use super::Path;
 use crate::model::config;
 use crate::model::error::OrchestratorError;
@@ -123,7 +124,7 @@ impl Rule {
             let attribute = config.attribute.as_deref().unwrap_or("query");
             let path =
                 Path::parse(attribute).map_err(|m| OrchestratorError::config(format!("{field}.attribute"), m))?;
-            let words = keywords.iter().map(|k| Keyword::new(k)).collect();
+            let words = keywords.iter().map(|k| Lowered::new(k)).collect();
             conditions.push(Condition {
                 path,
                 op: Op::ContainsAnyIgnoreCase(words),

@@ -40,8 +40,9 @@ impl ByteSet {
     }
 }
 
-/// A string lowercased once for every keyword rule that searches it, with its bytes.
-#[derive(Debug)]
+/// A string lowercased, with its bytes: a text, once for every keyword rule
+/// that searches it, and each keyword, once when its rule is compiled.
+#[derive(Clone, Debug)]
 pub struct Lowered {
     /// The lowercased text.
     pub text: String,
