@@ -253,19 +253,13 @@ pub fn result_to_js(result: RunResult<JsPayload>) -> JsValue {
     out
 }
 
-/// `value` as a plain JS object, through `serde_json` and one `JSON.parse`.
+/// Any serialisable value as a plain JS object (maps as objects, `None` as
+/// `null`), through `serde_json` and one `JSON.parse`.
 pub fn json_object<T: Serialize>(value: &T) -> JsValue {
     serde_json::to_string(value)
         .ok()
         .and_then(|text| js_sys::JSON::parse(&text).ok())
         .unwrap_or_else(|| Object::new().into())
-}
-
-/// Any serialisable value as plain JS (maps as objects, `None` as `null`).
-pub fn plain<T: Serialize>(value: &T) -> JsValue {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap_or(JsValue::NULL)
 }
 
 /// JSON as JS, `null` when it cannot be converted.

@@ -121,7 +121,7 @@ impl WasmOrchestrator {
     /// Every provider's breaker: `{ [provider]: { state, failures, ... } }`.
     #[wasm_bindgen(js_name = circuitStates)]
     pub fn circuit_states(&self) -> JsValue {
-        convert::plain(&self.inner.circuit_states())
+        convert::json_object(&self.inner.circuit_states())
     }
 
     /// A dry run of planning: the tools the rules pick for `request`, in
