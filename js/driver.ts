@@ -29,8 +29,9 @@ const AWAIT = -2;
 /** setTimeout fires at once for delays above 2^31-1 ms. */
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
-type HostTool = [name: string, self: unknown, execute: (...args: unknown[]) => unknown];
-/** By the orchestrator's tool index; `null` for a built-in tool (whose runs the Rust driver performs). */
+/** A JS tool, or `[name]`: a built-in tool whose HTTP request the driver sends with `fetch`. */
+type HostTool = [name: string, self: unknown, execute: (...args: unknown[]) => unknown] | [name: string];
+/** By the orchestrator's tool index; `null` for a tool whose runs the Rust driver performs (a bundle). */
 type HostTools = Array<HostTool | null>;
 
 function stopError(name: string, message: string): Error {
@@ -292,6 +293,7 @@ class Run {
   #call(code: number): number | Promise<number> {
     const w = this.#w;
     const tool = this.#tools[(code >>> 3) & 0x3ff]!;
+    if (tool.length === 1) return this.#exchange(code, tool[0]);
     const options = code & HAS_OPTIONS ? w.toolOptions(this.#handle) : undefined;
     const ctx = new LazyToolContext(this.#traceId, this.#requestId, code >>> 16, tool[0], undefined, undefined, w);
     this.#ctx = ctx;
@@ -299,7 +301,7 @@ class Run {
     const seq = this.#seq;
     let value: unknown;
     try {
-      value = tool[2].call(tool[1], this.#request, options, ctx);
+      value = tool[2]!.call(tool[1], this.#request, options, ctx);
     } catch (thrown) {
       if (this.#pendingStop !== undefined) return this.#takeStop();
       return w.fail(this.#handle, thrown, false, performance.now());
@@ -321,6 +323,47 @@ class Run {
       return this.#interruptible(this.#settle(value, then, native, seq), timeoutMs);
     }
     return this.#answered(value);
+  }
+
+  /**
+   * A built-in tool's call: the wasm tool builds its request, `fetch` sends it here (with a
+   * signal only when something can end the call: a signal costs Node's fetch about 65 µs), and
+   * the tool reads the answer.
+   */
+  #exchange(code: number, name: string): number | Promise<number> {
+    const w = this.#w;
+    const timeoutMs = code & HAS_TIMEOUT ? w.callTimeout(this.#handle) : 0;
+    let signal: AbortSignal | undefined;
+    if (timeoutMs > 0 || this.#deadline !== undefined || this.#signal !== undefined) {
+      const ctx = new LazyToolContext(this.#traceId, this.#requestId, code >>> 16, name, "", undefined);
+      this.#ctx = ctx;
+      signal = ctx.signal;
+    } else this.#ctx = undefined;
+    const sent = w.exchange(this.#handle, this.#request, this.#traceId, this.#requestId, signal, performance.now());
+    if (typeof sent === "number") return sent;
+    // A `fetch` of the host's own may have aborted the caller's signal as it was called.
+    if (this.#pendingStop !== undefined) return this.#takeStop();
+    return this.#interruptible(this.#fetched(sent, this.#seq), timeoutMs);
+  }
+
+  /** The answer to `fetch`'s promise `sent`, read by the wasm tool. */
+  async #fetched(sent: unknown, seq: number): Promise<number> {
+    const w = this.#w;
+    try {
+      const response = await sent;
+      if (seq !== this.#seq) return STALE;
+      const text = w.exchangeHead(this.#handle, response, performance.now());
+      if (typeof text === "number") return text;
+      const body = await text;
+      if (seq !== this.#seq) return STALE;
+      const now = performance.now();
+      this.#answeredAt = now;
+      const next = w.exchanged(this.#handle, body, now);
+      this.#output = w.takeOutput();
+      return next;
+    } catch (thrown) {
+      return seq === this.#seq ? w.exchangeFailed(this.#handle, thrown, performance.now()) : STALE;
+    }
   }
 
   /** Adopts a promise or thenable without `Promise.resolve` on it: a throwing `then` is broken. */

@@ -171,11 +171,16 @@ impl<V: Payload> Orchestrator<V> {
         let Some(steps) = steps_of(inner, request, &candidates, drivable) else {
             return Ok(None);
         };
+        // A plan is shared only when no step's estimate read this request.
+        let fixed = candidates.iter().all(|c| {
+            let tool = inner.steps.get(&c.tool_name);
+            tool.is_some_and(|(_, t)| !t.estimate_reads_request())
+        });
         let prepared = Prepared {
             candidates: candidates.into(),
             steps: steps.into(),
         };
-        if shared {
+        if shared && fixed {
             plans.keep(matched, prepared.clone());
         }
         Ok(Some(prepared))
@@ -234,16 +239,22 @@ impl<V: Payload> Orchestrator<V> {
         &self.inner.platform
     }
 
-    /// Whether planning reads nothing of a request: no rules, defaults only.
-    pub fn has_no_rules(&self) -> bool {
-        self.inner.planner.rules().is_empty()
+    /// Whether planning reads nothing of a request: no rules, defaults only,
+    /// and no tool whose estimate reads it.
+    pub fn plans_without_request(&self) -> bool {
+        self.inner.planner.rules().is_empty() && !self.estimates_read_requests()
+    }
+
+    /// Whether a registered tool's estimate reads the request.
+    fn estimates_read_requests(&self) -> bool {
+        self.inner.tools.values().any(|t| t.estimate_reads_request())
     }
 
     /// Whether planning reads the request's `query` and nothing else (keyword
     /// rules on the default attribute): a plan of the string at `query` is
     /// then the plan of the request.
     pub fn plans_by_query(&self) -> bool {
-        self.inner.planner.paths() == ["query"]
+        self.inner.planner.paths() == ["query"] && !self.estimates_read_requests()
     }
 
     /// Whether anyone listens to events.

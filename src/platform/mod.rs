@@ -28,7 +28,7 @@ pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse, StreamingRespon
 pub use kv::{compare_and_swap_by_read, put_if_absent_by_read, KvStore, MemoryKv};
 pub use random::Random;
 pub use stream::{text_of_output, whole_as_stream, Chunk, ChunkSink, ChunkStream, OnInterrupt};
-pub use tool::{Tool, ToolContext, ToolOutput};
+pub use tool::{Exchange, Exchanging, ReadAnswer, Tool, ToolContext, ToolOutput};
 pub use validator::{check_output, Validator};
 
 /// The host services one orchestrator runs on: time, sleep and randomness.

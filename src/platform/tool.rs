@@ -4,6 +4,7 @@
 use futures::future::LocalBoxFuture;
 use serde_json::Value;
 
+use super::http::{HttpError, HttpRequest, HttpResponse};
 use super::stream::{whole_as_stream, ChunkStream};
 use super::AbortSignal;
 use crate::model::budget::Spend;
@@ -73,6 +74,19 @@ pub trait Tool<V> {
         ToolEstimate::default()
     }
 
+    /// Whether [`Self::estimate`] reads the request (a provider counts its
+    /// prompt). A driver shares a plan between runs only when no step's
+    /// estimate does; the default assumes it might.
+    fn estimate_reads_request(&self) -> bool {
+        true
+    }
+
+    /// The tool as one HTTP exchange a host driver may send itself (a
+    /// provider's call), or `None` when it must be [executed](Self::execute).
+    fn exchanging(&self) -> Option<&dyn Exchanging<V>> {
+        None
+    }
+
     /// Calls the tool once, streaming its answer. The default runs it whole
     /// and yields its output as one chunk.
     fn stream(&self, request: &V, options: &Value, ctx: ToolContext) -> ChunkStream
@@ -81,6 +95,26 @@ pub trait Tool<V> {
     {
         whole_as_stream(self.execute(request, options, ctx))
     }
+}
+
+/// How a call's answer is read from its HTTP response, or from why none came.
+pub type ReadAnswer<V> = Box<dyn FnOnce(Result<HttpResponse, HttpError>) -> Result<ToolOutput<V>, ToolError>>;
+
+/// One call of a tool that is a single HTTP exchange: what to send, and how
+/// to read what comes back. [`Tool::execute`] of such a tool is exactly this
+/// over its own [`HttpClient`](super::HttpClient); a host driver may send
+/// the request with its own `fetch` instead.
+pub struct Exchange<V> {
+    /// The request; `Err` is the call's failure (it cannot be built).
+    pub request: Result<HttpRequest, ToolError>,
+    /// Reads the answer.
+    pub read: ReadAnswer<V>,
+}
+
+/// A tool whose call is one HTTP exchange.
+pub trait Exchanging<V> {
+    /// The exchange of one call of `request` with `options`.
+    fn exchange(&self, request: &V, options: &Value, ctx: &ToolContext) -> Exchange<V>;
 }
 
 #[cfg(test)]

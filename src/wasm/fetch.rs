@@ -20,13 +20,18 @@ fn failed(signal: &AbortSignal, error: &JsValue) -> HttpError {
     if signal.is_aborted() {
         HttpError::Aborted
     } else {
-        // `fetch` rejects with a TypeError for refused, reset or dropped connections;
-        // its `cause` (Node's undici) says which.
-        let cause = prop(error, "cause")
-            .map(|c| format!(" ({})", describe(&c)))
-            .unwrap_or_default();
-        HttpError::Network(format!("{}{cause}", describe(error)))
+        network(error)
     }
+}
+
+/// What `fetch` or a body read rejected with, as a network failure.
+pub fn network(error: &JsValue) -> HttpError {
+    // `fetch` rejects with a TypeError for refused, reset or dropped connections;
+    // its `cause` (Node's undici) says which.
+    let cause = prop(error, "cause")
+        .map(|c| format!(" ({})", describe(&c)))
+        .unwrap_or_default();
+    HttpError::Network(format!("{}{cause}", describe(error)))
 }
 
 /// Headers a response may carry: more is a hostile or broken `Headers`.
@@ -34,7 +39,7 @@ const MAX_HEADERS: usize = 256;
 
 /// The response's headers, lowercased. Read through guarded calls and
 /// bounded: an iterator that throws (or never ends) stops the reading.
-fn headers_of(response: &JsValue) -> Vec<(String, String)> {
+pub fn headers_of(response: &JsValue) -> Vec<(String, String)> {
     let Some(headers) = prop(response, "headers") else {
         return Vec::new();
     };
@@ -52,8 +57,12 @@ fn headers_of(response: &JsValue) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Sends the request; resolves with the `Response` once its head arrived.
-async fn fetch_head(request: &HttpRequest, signal: &AbortSignal) -> Result<JsValue, HttpError> {
+/// Sends the request with the host's `fetch` (cancellable through `signal`,
+/// an `AbortSignal`, when given): `fetch`'s promise of the `Response`.
+///
+/// # Errors
+/// No `fetch` on this host, or `fetch` threw.
+pub fn start(request: &HttpRequest, signal: Option<&JsValue>) -> Result<JsValue, HttpError> {
     let global = js_sys::global();
     let fetch = prop(&global, "fetch")
         .and_then(|f| f.dyn_into::<Function>().ok())
@@ -68,23 +77,37 @@ async fn fetch_head(request: &HttpRequest, signal: &AbortSignal) -> Result<JsVal
     if let Some(body) = &request.body {
         set(&init, "body", body.as_str());
     }
+    if let Some(signal) = signal {
+        set(&init, "signal", signal);
+    }
+    fetch
+        .call2(&global, &JsValue::from_str(&request.url), &init)
+        .map_err(|e| network(&e))
+}
+
+/// Sends the request; resolves with the `Response` once its head arrived.
+async fn fetch_head(request: &HttpRequest, signal: &AbortSignal) -> Result<JsValue, HttpError> {
     if signal.is_aborted() {
         return Err(HttpError::Aborted);
     }
     // A quiet signal never aborts: `fetch` is then not made cancellable.
-    if signal.may_abort() {
-        if let Ok(controller) = web_sys::AbortController::new() {
-            set(&init, "signal", controller.signal());
+    let controller = signal
+        .may_abort()
+        .then(web_sys::AbortController::new)
+        .and_then(Result::ok);
+    let promise = match controller {
+        Some(controller) => {
+            let promise = start(request, Some(&controller.signal()));
             signal.on_abort(Box::new(move |_| controller.abort()));
+            promise
         }
-    }
-    let promise = fetch
-        .call2(&global, &JsValue::from_str(&request.url), &init)
-        .map_err(|e| failed(signal, &e))?;
-    settled_or_thrown(promise).await.map_err(|e| failed(signal, &e))
+        None => start(request, None),
+    };
+    settled_or_thrown(promise?).await.map_err(|e| failed(signal, &e))
 }
 
-fn status_of(response: &JsValue) -> u16 {
+/// A response's status, clamped to what HTTP has.
+pub fn status_of(response: &JsValue) -> u16 {
     let status = prop(response, "status").and_then(|s| s.as_f64()).unwrap_or(0.0);
     status.clamp(0.0, 999.0) as u16
 }
@@ -172,14 +195,27 @@ async fn send_streaming(request: HttpRequest, signal: AbortSignal) -> Result<Str
     })
 }
 
-async fn send_rest(response: JsValue, signal: AbortSignal) -> Result<String, HttpError> {
-    let text = guard::method(&response, "text")
+/// Starts reading the response's body: `response.text()`'s promise.
+///
+/// # Errors
+/// The response has no `text()`, or it threw.
+pub fn text_of(response: &JsValue) -> Result<JsValue, JsValue> {
+    let text = guard::method(response, "text")
         .ok()
         .flatten()
-        .ok_or_else(|| HttpError::Network("the response has no text()".into()))?;
-    let body = guard::call(&text, &response, &[]).map_err(|e| failed(&signal, &e))?;
+        .ok_or_else(|| JsValue::from_str("the response has no text()"))?;
+    guard::call(&text, response, &[])
+}
+
+/// The body as text (a body that is not a string reads as empty).
+pub fn body_text(body: &JsValue) -> String {
+    body.as_string().unwrap_or_default()
+}
+
+async fn send_rest(response: JsValue, signal: AbortSignal) -> Result<String, HttpError> {
+    let body = text_of(&response).map_err(|e| failed(&signal, &e))?;
     let body = settled_or_thrown(body).await.map_err(|e| failed(&signal, &e))?;
-    Ok(body.as_string().unwrap_or_default())
+    Ok(body_text(&body))
 }
 
 impl HttpClient for FetchClient {

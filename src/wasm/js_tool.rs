@@ -184,6 +184,11 @@ impl Tool<JsPayload> for JsTool {
         &self.provider
     }
 
+    /// A JS tool has no estimate: plans of JS tools are shared.
+    fn estimate_reads_request(&self) -> bool {
+        false
+    }
+
     fn stream(&self, request: &JsPayload, options: &Value, ctx: ToolContext) -> ChunkStream {
         let Some(stream) = &self.stream else {
             return whole_as_stream(self.execute(request, options, ctx));

@@ -22,7 +22,8 @@ use super::stream_decode::StreamFormat;
 use crate::model::error::{OrchestratorError, ToolError};
 use crate::model::payload::Payload;
 use crate::platform::{
-    ChunkStream, HttpClient, HttpRequest, TokenFit, Tool, ToolContext, ToolEstimate, ToolOutput, Usage,
+    ChunkStream, Exchange, Exchanging, HttpClient, HttpError, HttpRequest, HttpResponse, TokenFit, Tool, ToolContext,
+    ToolEstimate, ToolOutput, Usage,
 };
 
 /// What fitting `chat` to a token budget starts from (the same numbers the
@@ -170,6 +171,63 @@ impl<W: WireFormat> ProviderTool<W> {
     }
 }
 
+impl<W: WireFormat, V: Payload> Exchanging<V> for ProviderTool<W> {
+    fn exchange(&self, request: &V, options: &Value, ctx: &ToolContext) -> Exchange<V> {
+        let prepared = self
+            .prepared(request, options, ctx)
+            .and_then(|chat| Ok((self.http_request(&chat, ctx)?, chat.model)));
+        let (request, model) = match prepared {
+            Ok((request, model)) => (Ok(request), model),
+            Err(error) => (Err(error), String::new()),
+        };
+        let reader = Reader {
+            provider: self.provider.clone(),
+            model,
+            pricing: self.pricing.clone(),
+            secrets: Rc::clone(&self.secrets),
+        };
+        Exchange {
+            request,
+            read: Box::new(move |answer| reader.read::<W, V>(answer)),
+        }
+    }
+}
+
+/// What reading a call's answer needs of its tool.
+struct Reader {
+    provider: String,
+    model: String,
+    pricing: Pricing,
+    secrets: Rc<[String]>,
+}
+
+impl Reader {
+    /// The call's output from its HTTP answer, or its failure, classified.
+    fn read<W: WireFormat, V: Payload>(
+        &self,
+        answer: Result<HttpResponse, HttpError>,
+    ) -> Result<ToolOutput<V>, ToolError> {
+        let provider = &self.provider;
+        let response = answer.map_err(|e| http_failure::from_transport(provider, e, &self.secrets))?;
+        if !(200..300).contains(&response.status) {
+            return Err(http_failure::from_response(provider, &response, &self.secrets));
+        }
+        let body: Value = serde_json::from_str(&response.body)
+            .map_err(|_| http_failure::malformed(provider, "the body is not JSON"))?;
+        if http_failure::BodyError::from_body(&body).is_some() {
+            return Err(http_failure::from_response(provider, &response, &self.secrets));
+        }
+        let (output, usage, message) = reply::<W, V>(provider, &body)?;
+        let cost_usd = usage.and_then(|u| self.pricing.cost(&self.model, &u));
+        Ok(ToolOutput {
+            output,
+            usage,
+            cost_usd,
+            message: Some(message),
+        })
+    }
+}
+
 /// A 2xx body as the tool's output, usage and message.
 fn reply<W: WireFormat, V: Payload>(provider: &str, body: &Value) -> Result<(V, Option<Usage>, Value), ToolError> {
     let (message, usage) = W::parse(body).map_err(|what| http_failure::malformed(provider, &what))?;
@@ -189,35 +247,16 @@ impl<W: WireFormat, V: Payload> Tool<V> for ProviderTool<W> {
         options: &Value,
         ctx: ToolContext,
     ) -> LocalBoxFuture<'static, Result<ToolOutput<V>, ToolError>> {
-        let chat = self.prepared(request, options, &ctx);
-        let prepared = chat.and_then(|chat| Ok((self.http_request(&chat, &ctx)?, chat.model)));
+        let Exchange { request: sent, read } = self.exchange(request, options, &ctx);
         let http = Rc::clone(&self.http);
-        let pricing = self.pricing.clone();
-        let provider = self.provider.clone();
-        let secrets = Rc::clone(&self.secrets);
         Box::pin(async move {
-            let (http_request, model) = prepared?;
-            let response = http
-                .send(http_request, ctx.signal.clone())
-                .await
-                .map_err(|e| http_failure::from_transport(&provider, e, &secrets))?;
-            if !(200..300).contains(&response.status) {
-                return Err(http_failure::from_response(&provider, &response, &secrets));
-            }
-            let body: Value = serde_json::from_str(&response.body)
-                .map_err(|_| http_failure::malformed(&provider, "the body is not JSON"))?;
-            if http_failure::BodyError::from_body(&body).is_some() {
-                return Err(http_failure::from_response(&provider, &response, &secrets));
-            }
-            let (output, usage, message) = reply::<W, V>(&provider, &body)?;
-            let cost_usd = usage.and_then(|u| pricing.cost(&model, &u));
-            Ok(ToolOutput {
-                output,
-                usage,
-                cost_usd,
-                message: Some(message),
-            })
+            let request = sent?;
+            read(http.send(request, ctx.signal.clone()).await)
         })
+    }
+
+    fn exchanging(&self) -> Option<&dyn Exchanging<V>> {
+        Some(self)
     }
 
     fn stream(&self, request: &V, options: &Value, ctx: ToolContext) -> ChunkStream {

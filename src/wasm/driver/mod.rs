@@ -9,6 +9,7 @@
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
+mod exchange;
 mod reads;
 mod table;
 
@@ -180,6 +181,8 @@ impl WasmOrchestrator {
             call: None,
             wait_ms: 0.0,
             message: None,
+            read: None,
+            head: None,
         };
         driven.insert(slot).map_or(SLOW, |handle| handle | deadline)
     }
@@ -230,7 +233,7 @@ impl WasmOrchestrator {
     /// planner has no rules and nobody listens.
     #[wasm_bindgen(js_name = plansByDefault)]
     pub fn plans_by_default(&self) -> bool {
-        !self.inner.listening() && self.inner.has_no_rules()
+        !self.inner.listening() && self.inner.plans_without_request()
     }
 
     /// Whether the rules read only a request's `query`: the driver may then

@@ -9,6 +9,7 @@ use super::super::convert;
 use super::super::errors::error_to_js;
 use super::super::js_value::from_json;
 use super::super::WasmOrchestrator;
+use super::table::HostTool;
 use crate::platform::AbortReason;
 use crate::trace::TraceIds;
 
@@ -70,7 +71,8 @@ impl WasmOrchestrator {
         }
     }
 
-    /// The tools by index: `[name, this, execute]` for a JS tool, `null` for a built-in one.
+    /// The tools by index: `[name, this, execute]` for a JS tool, `[name]` for
+    /// a built-in one the driver sends, `null` for one it hands over.
     #[wasm_bindgen(js_name = hostTools)]
     pub fn host_tools(&self) -> js_sys::Array {
         let driven = self.driven.borrow();
@@ -78,9 +80,10 @@ impl WasmOrchestrator {
             .tools
             .iter()
             .map(|tool| match tool {
-                Some((name, this, execute)) => {
+                Some(HostTool::Js(name, this, execute)) => {
                     JsValue::from(js_sys::Array::of3(&JsValue::from_str(name), this, execute))
                 }
+                Some(HostTool::Exchange(name, _)) => JsValue::from(js_sys::Array::of1(&JsValue::from_str(name))),
                 None => JsValue::NULL,
             })
             .collect::<js_sys::Array>()

@@ -10,7 +10,7 @@ use super::super::signal::JsSignal;
 use crate::model::error::OrchestratorError;
 use crate::orchestrator::{Orchestrator, PlanCache, RunOptions};
 use crate::planning::PlanEntry;
-use crate::platform::Usage;
+use crate::platform::{ReadAnswer, Tool, Usage};
 use crate::run::{Call, RunMachine};
 use crate::trace::TraceIds;
 use serde_json::Value;
@@ -48,6 +48,10 @@ pub struct Slot {
     pub call: Option<Call>,
     pub wait_ms: f64,
     pub message: Option<Value>,
+    /// A built-in tool's call under way: how its answer is read.
+    pub read: Option<ReadAnswer<JsPayload>>,
+    /// Its response's status and headers, once they arrived.
+    pub head: Option<(u16, Vec<(String, String)>)>,
 }
 
 impl Slot {
@@ -66,17 +70,28 @@ pub struct Last {
     pub error: Option<OrchestratorError>,
 }
 
-/// The runs the TypeScript driver performs, and the JS tools it calls.
+/// A tool the TypeScript driver performs.
+pub enum HostTool {
+    /// A JS tool: its name, `this` and `execute`, called by the driver.
+    Js(String, JsValue, js_sys::Function),
+    /// A built-in tool that is one HTTP exchange: the driver sends its
+    /// request with `fetch`, the tool reads the answer.
+    Exchange(String, std::rc::Rc<dyn Tool<JsPayload>>),
+}
+
+/// The runs the TypeScript driver performs, and the tools it performs.
 #[derive(Default)]
 pub struct Driven {
-    /// By the orchestrator's tool index (`Step::tool`): `[name, this, execute]`
-    /// of a JS tool, `None` for a built-in one.
-    pub tools: Vec<Option<(String, JsValue, js_sys::Function)>>,
+    /// By the orchestrator's tool index (`Step::tool`); `None` for a tool
+    /// only the Rust driver performs (a bundle, a validated tool).
+    pub tools: Vec<Option<HostTool>>,
     pub slots: Vec<Option<Slot>>,
     /// The plans this driver performs, shared by the runs that match the same rules.
     pub plans: PlanCache,
     pub free: Vec<usize>,
     pub last: Last,
+    /// The output of the built-in call that answered last, for the driver to take.
+    pub output: JsValue,
     /// The options `begin` read for a run it handed to the Rust driver, with
     /// the object they came from: `run` right after takes them instead of
     /// reading the object again.
@@ -98,7 +113,13 @@ impl Driven {
         let tools = orchestrator
             .tool_names()
             .into_iter()
-            .map(|name| host.remove(&name).map(|(this, execute)| (name, this, execute)))
+            .map(|name| match host.remove(&name) {
+                Some((this, execute)) => Some(HostTool::Js(name, this, execute)),
+                None => {
+                    let tool = orchestrator.tool(&name).filter(|t| t.exchanging().is_some());
+                    tool.map(|t| HostTool::Exchange(name, std::rc::Rc::clone(t)))
+                }
+            })
             .collect();
         Self {
             tools,
