@@ -77,6 +77,16 @@ function plainOutput(value: unknown): boolean {
   }
 }
 
+/** A response header, or `undefined` when `headers` has no such header or cannot be read. */
+function header(headers: unknown, name: string): string | undefined {
+  try {
+    const value = (headers as Headers).get(name);
+    return typeof value === "string" ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * What a planner that reads only `query` needs of `request`: the string of its own data
  * property `query`, read here in one step, or else the request itself (read by the bindings,
@@ -127,7 +137,7 @@ export class Driver {
     const first = packed >>> 0;
     const handle = begun & HANDLE;
     const ids = begun & HAS_IDS ? w.ids(handle).split("\n") : undefined;
-    const run = new Run(w, this.#tools, handle, request, ids?.[0] ?? rid, ids?.[1] ?? rid, started);
+    const run = new Run(w, this.#tools, handle, request, ids?.[0] ?? rid, ids?.[1] ?? rid, started, ids !== undefined);
     let code = first;
     if ((first & 7) <= WAIT) {
       if (begun & HAS_SIGNAL) code = run.follow(w.signal(handle), first);
@@ -146,6 +156,8 @@ class Run {
   readonly #traceId: string;
   readonly #requestId: string;
   readonly #started: number;
+  /** The machine holds the run's ids (they came from its options). */
+  readonly #ownIds: boolean;
   #output: unknown = undefined;
   /** The promise `#call` answered `AWAIT` for. */
   #awaiting: Promise<unknown> | undefined = undefined;
@@ -162,7 +174,7 @@ class Run {
   /** Ends the current call or wait early, with the code a timer got. */
   #interrupt: ((code: number) => void) | undefined;
 
-  constructor(w: WasmOrchestrator, tools: HostTools, handle: number, request: unknown, traceId: string, requestId: string, started: number) {
+  constructor(w: WasmOrchestrator, tools: HostTools, handle: number, request: unknown, traceId: string, requestId: string, started: number, ownIds: boolean) {
     this.#w = w;
     this.#tools = tools;
     this.#handle = handle;
@@ -170,6 +182,7 @@ class Run {
     this.#traceId = traceId;
     this.#requestId = requestId;
     this.#started = started;
+    this.#ownIds = ownIds;
   }
 
   armDeadline(): void {
@@ -326,44 +339,60 @@ class Run {
   }
 
   /**
-   * A built-in tool's call: the wasm tool builds its request, `fetch` sends it here (with a
-   * signal only when something can end the call: a signal costs Node's fetch about 65 µs), and
-   * the tool reads the answer.
+   * A built-in tool's call: the wasm tool builds its request, the driver sends it with the
+   * host's `fetch` (with a signal only when something can end the call: a signal costs Node's
+   * fetch about 65 µs) and reads the status, the retry hints and the body; the tool reads the
+   * answer. Everything read of a `Response` is guarded: a throw is the call's network failure.
    */
   #exchange(code: number, name: string): number | Promise<number> {
     const w = this.#w;
     const timeoutMs = code & HAS_TIMEOUT ? w.callTimeout(this.#handle) : 0;
-    let signal: AbortSignal | undefined;
+    const ids = this.#ownIds ? undefined : `${this.#traceId}\n${this.#requestId}`;
+    const args = w.exchange(this.#handle, this.#request, ids, performance.now());
+    if (typeof args === "number") return args;
+    const [url, init] = JSON.parse(args as string) as [string, RequestInit];
     if (timeoutMs > 0 || this.#deadline !== undefined || this.#signal !== undefined) {
       const ctx = new LazyToolContext(this.#traceId, this.#requestId, code >>> 16, name, "", undefined);
       this.#ctx = ctx;
-      signal = ctx.signal;
+      init.signal = ctx.signal;
     } else this.#ctx = undefined;
-    const sent = w.exchange(this.#handle, this.#request, this.#traceId, this.#requestId, signal, performance.now());
-    if (typeof sent === "number") return sent;
+    let sent: unknown;
+    try {
+      const fetch = globalThis.fetch;
+      if (typeof fetch !== "function") return w.exchangeFailed(this.#handle, "this host has no fetch", performance.now());
+      sent = fetch.call(globalThis, url, init);
+    } catch (thrown) {
+      if (this.#pendingStop !== undefined) return this.#takeStop();
+      return w.exchangeFailed(this.#handle, thrown, performance.now());
+    }
     // A `fetch` of the host's own may have aborted the caller's signal as it was called.
     if (this.#pendingStop !== undefined) return this.#takeStop();
     return this.#interruptible(this.#fetched(sent, this.#seq), timeoutMs);
   }
 
-  /** The answer to `fetch`'s promise `sent`, read by the wasm tool. */
+  /** The answer to `fetch`'s promise `sent`, handed to the wasm tool. */
   async #fetched(sent: unknown, seq: number): Promise<number> {
     const w = this.#w;
+    let status: unknown, retryAfterMs: string | undefined, retryAfter: string | undefined, body: unknown;
     try {
-      const response = await sent;
+      const response = (await sent) as Response;
       if (seq !== this.#seq) return STALE;
-      const text = w.exchangeHead(this.#handle, response, performance.now());
-      if (typeof text === "number") return text;
-      const body = await text;
-      if (seq !== this.#seq) return STALE;
-      const now = performance.now();
-      this.#answeredAt = now;
-      const next = w.exchanged(this.#handle, body, now);
-      this.#output = w.takeOutput();
-      return next;
+      status = response.status;
+      const headers = response.headers;
+      retryAfterMs = header(headers, "retry-after-ms");
+      retryAfter = header(headers, "retry-after");
+      if (typeof response.text !== "function") throw "the response has no text()";
+      body = await response.text();
     } catch (thrown) {
       return seq === this.#seq ? w.exchangeFailed(this.#handle, thrown, performance.now()) : STALE;
     }
+    if (seq !== this.#seq) return STALE;
+    const now = performance.now();
+    this.#answeredAt = now;
+    const code = typeof status === "number" ? status : 0;
+    const next = w.exchanged(this.#handle, code, retryAfterMs, retryAfter, typeof body === "string" ? body : "", now);
+    this.#output = w.takeOutput();
+    return next;
   }
 
   /** Adopts a promise or thenable without `Promise.resolve` on it: a throwing `then` is broken. */

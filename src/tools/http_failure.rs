@@ -168,9 +168,13 @@ pub fn from_response<S: AsRef<str>>(provider: &str, response: &HttpResponse, sec
         error.category = category;
         error.retryable = retryable;
     }
-    let hint = RetryHint::from_headers(response.header("retry-after-ms"), response.header("retry-after"));
-    error.with_retry_hint(hint)
+    let [ms, seconds] = HINT_HEADERS.map(|name| response.header(name));
+    error.with_retry_hint(RetryHint::from_headers(ms, seconds))
 }
+
+/// The only headers a failure is read from (a retry hint): a host that
+/// sends the request itself need hand over no others.
+pub const HINT_HEADERS: [&str; 2] = ["retry-after-ms", "retry-after"];
 
 /// The error for a request that got no response.
 pub fn from_transport<S: AsRef<str>>(provider: &str, error: HttpError, secrets: &[S]) -> ToolError {

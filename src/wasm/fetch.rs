@@ -39,7 +39,7 @@ const MAX_HEADERS: usize = 256;
 
 /// The response's headers, lowercased. Read through guarded calls and
 /// bounded: an iterator that throws (or never ends) stops the reading.
-pub fn headers_of(response: &JsValue) -> Vec<(String, String)> {
+fn headers_of(response: &JsValue) -> Vec<(String, String)> {
     let Some(headers) = prop(response, "headers") else {
         return Vec::new();
     };
@@ -59,10 +59,7 @@ pub fn headers_of(response: &JsValue) -> Vec<(String, String)> {
 
 /// Sends the request with the host's `fetch` (cancellable through `signal`,
 /// an `AbortSignal`, when given): `fetch`'s promise of the `Response`.
-///
-/// # Errors
-/// No `fetch` on this host, or `fetch` threw.
-pub fn start(request: &HttpRequest, signal: Option<&JsValue>) -> Result<JsValue, HttpError> {
+fn start(request: &HttpRequest, signal: Option<&JsValue>) -> Result<JsValue, HttpError> {
     let global = js_sys::global();
     let fetch = prop(&global, "fetch")
         .and_then(|f| f.dyn_into::<Function>().ok())
@@ -106,8 +103,7 @@ async fn fetch_head(request: &HttpRequest, signal: &AbortSignal) -> Result<JsVal
     settled_or_thrown(promise?).await.map_err(|e| failed(signal, &e))
 }
 
-/// A response's status, clamped to what HTTP has.
-pub fn status_of(response: &JsValue) -> u16 {
+fn status_of(response: &JsValue) -> u16 {
     let status = prop(response, "status").and_then(|s| s.as_f64()).unwrap_or(0.0);
     status.clamp(0.0, 999.0) as u16
 }
@@ -195,27 +191,14 @@ async fn send_streaming(request: HttpRequest, signal: AbortSignal) -> Result<Str
     })
 }
 
-/// Starts reading the response's body: `response.text()`'s promise.
-///
-/// # Errors
-/// The response has no `text()`, or it threw.
-pub fn text_of(response: &JsValue) -> Result<JsValue, JsValue> {
-    let text = guard::method(response, "text")
+async fn send_rest(response: JsValue, signal: AbortSignal) -> Result<String, HttpError> {
+    let text = guard::method(&response, "text")
         .ok()
         .flatten()
-        .ok_or_else(|| JsValue::from_str("the response has no text()"))?;
-    guard::call(&text, response, &[])
-}
-
-/// The body as text (a body that is not a string reads as empty).
-pub fn body_text(body: &JsValue) -> String {
-    body.as_string().unwrap_or_default()
-}
-
-async fn send_rest(response: JsValue, signal: AbortSignal) -> Result<String, HttpError> {
-    let body = text_of(&response).map_err(|e| failed(&signal, &e))?;
+        .ok_or_else(|| HttpError::Network("the response has no text()".into()))?;
+    let body = guard::call(&text, &response, &[]).map_err(|e| failed(&signal, &e))?;
     let body = settled_or_thrown(body).await.map_err(|e| failed(&signal, &e))?;
-    Ok(body_text(&body))
+    Ok(body.as_string().unwrap_or_default())
 }
 
 impl HttpClient for FetchClient {

@@ -1,6 +1,7 @@
 //! A built-in tool's call performed by the TypeScript driver: the tool
-//! builds its HTTP request here, the driver awaits `fetch` and the body in
-//! the host's own event loop, and the tool reads the answer here. The Rust
+//! builds its HTTP request here, the driver calls `fetch` and reads the
+//! status, the retry hints and the body in JS (a call from wasm into the
+//! host costs more than the JS it runs), and the tool reads the answer here. The Rust
 //! driver's futures (a closure, an `AbortController` and promise hops per
 //! call) are not involved; the request and its reading are the tool's own
 //! ([`Exchanging`](crate::platform::Exchanging)), as `execute` uses them.
@@ -13,42 +14,51 @@ use super::super::js_value::JsPayload;
 use super::super::WasmOrchestrator;
 use super::failed;
 use super::table::{pack, HostTool, FAIL};
-use crate::platform::{AbortSignal, HttpError, HttpResponse, ToolContext};
+use crate::platform::{AbortSignal, HttpError, HttpRequest, HttpResponse, ToolContext};
+use crate::tools::http_failure::HINT_HEADERS;
 use crate::trace::TraceIds;
 
 impl WasmOrchestrator {
     /// The current call's tool context and exchange tool, read under a short borrow.
-    fn exchange_call(&self, handle: u32, trace_id: &str, request_id: &str) -> Option<(ExchangeCall, ToolContext)> {
+    fn exchange_call(&self, handle: u32, ids: Option<(String, String)>) -> Option<(ExchangeCall, ToolContext)> {
         let mut driven = self.driven.borrow_mut();
-        let slot = driven.slot(handle)?;
-        let call = slot.call.as_ref()?;
-        let entry = slot.candidates.get(call.step)?;
-        let index = slot.machine.steps().get(call.step)?.tool;
-        let spend = slot.machine.spend().clone();
-        let (attempt, options, tool_name) = (call.attempt, entry.options.clone(), entry.tool_name.clone());
+        let random = self.inner.platform().random.as_ref();
+        let (index, ctx, options) = {
+            let slot = driven.slot(handle)?;
+            let call = slot.call.as_ref()?;
+            let entry = slot.candidates.get(call.step)?;
+            // The run's own ids when it has them (they keep their W3C trace id), else the driver's.
+            let made;
+            let ids = match (&slot.ids, ids) {
+                (Some(own), _) => own,
+                (None, Some((trace_id, request_id))) => {
+                    made = TraceIds::resolve(Some(&trace_id), Some(&request_id), None, random);
+                    &made
+                }
+                (None, None) => return None,
+            };
+            let ctx = ToolContext {
+                trace_id: ids.trace_id.clone(),
+                request_id: ids.request_id.clone(),
+                attempt: call.attempt,
+                tool_name: entry.tool_name.clone(),
+                traceparent: ids.traceparent(random),
+                // Unused by an exchange: the driver's own signal goes to `fetch`.
+                signal: AbortSignal::quiet(),
+                spend: slot.machine.spend().clone(),
+                partial: None,
+            };
+            (
+                slot.machine.steps().get(call.step)?.tool,
+                ctx,
+                std::rc::Rc::clone(&entry.options),
+            )
+        };
         let Some(Some(HostTool::Exchange(_, tool))) = driven.tools.get(index) else {
             return None;
         };
-        let random = self.inner.platform().random.as_ref();
-        let ids = TraceIds::resolve(Some(trace_id), Some(request_id), None, random);
-        let ctx = ToolContext {
-            trace_id: ids.trace_id.clone(),
-            request_id: ids.request_id.clone(),
-            attempt,
-            tool_name,
-            traceparent: ids.traceparent(random),
-            // Unused by an exchange: the driver's own signal goes to `fetch`.
-            signal: AbortSignal::quiet(),
-            spend,
-            partial: None,
-        };
-        Some((
-            ExchangeCall {
-                tool: std::rc::Rc::clone(tool),
-                options,
-            },
-            ctx,
-        ))
+        let tool = std::rc::Rc::clone(tool);
+        Some((ExchangeCall { tool, options }, ctx))
     }
 
     /// Ends the call with `answer`, read by its tool: the action that follows.
@@ -68,11 +78,6 @@ impl WasmOrchestrator {
             Err(error) => self.step(handle, |o, s| failed(o, s, now, error)),
         }
     }
-
-    /// Ends the call with `error` before it was sent: the action that follows.
-    fn exchange_refused(&self, handle: u32, error: crate::model::error::ToolError, now: f64) -> JsValue {
-        JsValue::from(self.step(handle, |o, s| failed(o, s, now, error)))
-    }
 }
 
 /// What a call of a built-in tool needs beyond its context.
@@ -81,70 +86,78 @@ struct ExchangeCall {
     options: std::rc::Rc<serde_json::Value>,
 }
 
+/// `[url, init]` of `request` as JSON: one string crosses, and `JSON.parse`
+/// makes the driver its `fetch` arguments.
+fn fetch_args(request: &HttpRequest) -> String {
+    let headers: serde_json::Map<String, serde_json::Value> = request
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().into()))
+        .collect();
+    let mut init = serde_json::Map::new();
+    init.insert("method".into(), request.method.as_str().into());
+    init.insert("headers".into(), headers.into());
+    if let Some(body) = &request.body {
+        init.insert("body".into(), body.as_str().into());
+    }
+    serde_json::Value::Array(vec![request.url.as_str().into(), init.into()]).to_string()
+}
+
 #[wasm_bindgen]
 impl WasmOrchestrator {
-    /// Sends the current call of a built-in tool (`[name]` in `hostTools`)
-    /// with the host's `fetch`, made cancellable by `signal` when it is an
-    /// `AbortSignal`: `fetch`'s promise, or the action that follows as a
-    /// number when the request cannot be built or sent.
-    pub fn exchange(
-        &self,
-        handle: u32,
-        request: JsValue,
-        trace_id: &str,
-        request_id: &str,
-        signal: JsValue,
-        now: f64,
-    ) -> JsValue {
-        let Some((call, ctx)) = self.exchange_call(handle, trace_id, request_id) else {
+    /// Builds the current call of a built-in tool (`[name]` in `hostTools`):
+    /// `[url, init]` for `fetch` as JSON, or the action that follows as a
+    /// number when the request cannot be built. `ids` (trace id and request
+    /// id, joined by a newline) are the driver's, for a run without ids of
+    /// its own.
+    pub fn exchange(&self, handle: u32, request: JsValue, ids: Option<String>, now: f64) -> JsValue {
+        let ids = ids.and_then(|ids| ids.split_once('\n').map(|(t, r)| (t.to_owned(), r.to_owned())));
+        let Some((call, ctx)) = self.exchange_call(handle, ids) else {
             return JsValue::from(pack(FAIL, 0, 0, 0));
         };
-        // The request is read (guarded, getters and all) with no borrow held.
         let Some(exchanging) = call.tool.exchanging() else {
             return JsValue::from(pack(FAIL, 0, 0, 0));
         };
+        // The request is read (guarded, getters and all) with no borrow held.
         let exchange = exchanging.exchange(&JsPayload(request), &call.options, &ctx);
         let request = match exchange.request {
             Ok(request) => request,
-            Err(error) => return self.exchange_refused(handle, error, now),
+            Err(error) => return JsValue::from(self.step(handle, |o, s| failed(o, s, now, error))),
         };
-        let signal = signal.is_object().then_some(&signal);
-        let sent = fetch::start(&request, signal);
         match self.driven.borrow_mut().slot(handle) {
             Some(slot) => slot.read = Some(exchange.read),
             None => return JsValue::from(pack(FAIL, 0, 0, 0)),
         }
-        match sent {
-            Ok(promise) => promise,
-            Err(error) => JsValue::from(self.exchange_answered(handle, Err(error), now)),
-        }
+        JsValue::from(fetch_args(&request))
     }
 
-    /// Input: `fetch` resolved with `response`. Its status and headers are
-    /// kept: `response.text()`'s promise, or the action that follows as a
-    /// number when the body cannot be read.
-    #[wasm_bindgen(js_name = exchangeHead)]
-    pub fn exchange_head(&self, handle: u32, response: JsValue, now: f64) -> JsValue {
-        let head = (fetch::status_of(&response), fetch::headers_of(&response));
-        let text = fetch::text_of(&response);
-        if let Some(slot) = self.driven.borrow_mut().slot(handle) {
-            slot.head = Some(head);
-        }
-        match text {
-            Ok(promise) => promise,
-            Err(thrown) => JsValue::from(self.exchange_answered(handle, Err(fetch::network(&thrown)), now)),
-        }
-    }
-
-    /// Input: the body arrived: the tool reads the answer.
-    pub fn exchanged(&self, handle: u32, body: JsValue, now: f64) -> u32 {
-        let head = self.driven.borrow_mut().slot(handle).and_then(|s| s.head.take());
-        let (status, headers) = head.unwrap_or_default();
-        let body = fetch::body_text(&body);
+    /// Input: the response arrived: its status, the retry hints among its
+    /// headers (`retry-after-ms`, `retry-after`: the only ones a failure
+    /// reads) and its body. The tool reads the answer.
+    pub fn exchanged(
+        &self,
+        handle: u32,
+        status: f64,
+        retry_after_ms: Option<String>,
+        retry_after: Option<String>,
+        body: String,
+        now: f64,
+    ) -> u32 {
+        let [ms_name, seconds_name] = HINT_HEADERS;
+        let headers = [(ms_name, retry_after_ms), (seconds_name, retry_after)]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name.to_owned(), value?)))
+            .collect();
+        // As `fetch` answers it; anything else is no status.
+        let status = if status.is_finite() {
+            status.clamp(0.0, 999.0) as u16
+        } else {
+            0
+        };
         self.exchange_answered(handle, Ok(HttpResponse { status, headers, body }), now)
     }
 
-    /// Input: `fetch` or the body read rejected with `thrown`.
+    /// Input: `fetch` or the body's read threw or rejected with `thrown`.
     #[wasm_bindgen(js_name = exchangeFailed)]
     pub fn exchange_failed(&self, handle: u32, thrown: JsValue, now: f64) -> u32 {
         self.exchange_answered(handle, Err(fetch::network(&thrown)), now)

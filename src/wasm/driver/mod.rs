@@ -182,7 +182,6 @@ impl WasmOrchestrator {
             wait_ms: 0.0,
             message: None,
             read: None,
-            head: None,
         };
         driven.insert(slot).map_or(SLOW, |handle| handle | deadline)
     }

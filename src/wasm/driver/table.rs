@@ -50,8 +50,6 @@ pub struct Slot {
     pub message: Option<Value>,
     /// A built-in tool's call under way: how its answer is read.
     pub read: Option<ReadAnswer<JsPayload>>,
-    /// Its response's status and headers, once they arrived.
-    pub head: Option<(u16, Vec<(String, String)>)>,
 }
 
 impl Slot {
