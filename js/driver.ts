@@ -88,6 +88,35 @@ function header(headers: unknown, name: string): string | undefined {
 }
 
 /**
+ * `[requestId, traceId, signal]` of run options that hold nothing else, each an own data
+ * property (ids as strings); `undefined` for any other options, which the bindings read. A
+ * Proxy's `ownKeys` and `getOwnPropertyDescriptor` traps may run here and again there.
+ */
+function idsOnly(options: unknown): [string | undefined, string | undefined, unknown] | undefined {
+  if (typeof options !== "object" || options === null) return undefined;
+  try {
+    if (Object.getPrototypeOf(options) !== Object.prototype) return undefined;
+    const keys = Object.keys(options);
+    if (keys.length > 3) return undefined;
+    let requestId: string | undefined;
+    let traceId: string | undefined;
+    let signal: unknown;
+    for (const key of keys) {
+      const property = Object.getOwnPropertyDescriptor(options, key);
+      if (property === undefined || !("value" in property)) return undefined;
+      const value: unknown = property.value;
+      if (key === "requestId" && typeof value === "string") requestId = value;
+      else if (key === "traceId" && typeof value === "string") traceId = value;
+      else if (key === "signal") signal = value;
+      else return undefined;
+    }
+    return [requestId, traceId, signal];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * What a planner that reads only `query` needs of `request`: the string of its own data
  * property `query`, read here in one step, or else the request itself (read by the bindings,
  * so a getter still runs once). Planning a string plans it as the `query`. A Proxy's
@@ -127,17 +156,26 @@ export class Driver {
     const w = this.#w;
     const started = performance.now();
     const rid = this.#uuid();
+    const planned = this.#byQuery ? queryOf(request) : request;
+    const idOptions = options === undefined ? undefined : idsOnly(options);
     // One call plans and starts the run: handle and flags above 2^32, the first action below.
-    const packed =
-      options === undefined && this.#byDefault
-        ? w.beginDefault(started)
-        : w.begin(this.#byQuery ? queryOf(request) : request, options, started, this.#listening || options !== undefined ? rid : undefined);
+    let packed: number;
+    let requestId = rid;
+    let traceId = rid;
+    if (options === undefined) {
+      packed = this.#byDefault ? w.beginDefault(started) : w.begin(planned, undefined, started, this.#listening ? rid : undefined);
+    } else if (idOptions !== undefined) {
+      // Ids and a signal only: read here, checked by `beginIds` as `begin` checks them.
+      requestId = idOptions[0] ?? rid;
+      traceId = idOptions[1] ?? requestId;
+      packed = w.beginIds(planned, options, requestId, idOptions[1], idOptions[2], started);
+    } else packed = w.begin(planned, options, started, rid);
     if (packed < 0) return undefined;
     const begun = (packed / 4294967296) >>> 0;
     const first = packed >>> 0;
     const handle = begun & HANDLE;
-    const ids = begun & HAS_IDS ? w.ids(handle).split("\n") : undefined;
-    const run = new Run(w, this.#tools, handle, request, ids?.[0] ?? rid, ids?.[1] ?? rid, started, ids !== undefined);
+    if (begun & HAS_IDS && idOptions === undefined) [traceId, requestId] = w.ids(handle).split("\n") as [string, string];
+    const run = new Run(w, this.#tools, handle, request, traceId, requestId, started, (begun & HAS_IDS) !== 0);
     let code = first;
     if ((first & 7) <= WAIT) {
       if (begun & HAS_SIGNAL) code = run.follow(w.signal(handle), first);

@@ -123,3 +123,38 @@ test("an output whose getter throws is an invalid output in both drivers, and th
   assert.deepEqual(ended.ts, ended.rust);
   assert.deepEqual(ended.ts, { code: "tool_failed", category: "invalid_output" });
 });
+
+test("options of ids and a signal only are read by the driver and checked as the bindings check them", async () => {
+  const events = [];
+  const o = keyworded(2, (e) => events.push(e));
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  const ids = async (options) => o.run({ query: "k1" }, options).then((r) => [r.requestId, r.traceId], (e) => [e.code, e.field]);
+  assert.deepEqual(await ids({ requestId: "r-1" }), ["r-1", "r-1"]);
+  assert.deepEqual(await ids({ requestId: "r-2", traceId: "t-2", signal: new AbortController().signal }), ["r-2", "t-2"]);
+  const [rid, tid] = await ids({ traceId: "t-3" });
+  assert.match(rid, uuid);
+  assert.equal(tid, "t-3");
+  const [own, same] = await ids({});
+  assert.match(own, uuid);
+  assert.equal(same, own);
+  assert.ok(events.some((e) => e.requestId === "r-2" && e.traceId === "t-2"), "events carry the options' ids");
+  // Each checked as before: bad ids and signals name their field, whichever driver reads them.
+  assert.deepEqual(await ids({ requestId: "bad\nid" }), ["invalid_request", "requestId"]);
+  assert.deepEqual(await ids({ traceId: "bad\u0000" }), ["invalid_request", "traceId"]);
+  assert.deepEqual(await ids({ requestId: 5 }), ["invalid_request", "requestId"]);
+  assert.deepEqual(await ids({ signal: { aborted: false } }), ["invalid_request", "signal"]);
+  const fired = new AbortController();
+  fired.abort();
+  assert.deepEqual(await ids({ requestId: "r-4", signal: fired.signal }), ["aborted", undefined]);
+  // A getter is the bindings' to read: it runs once.
+  let reads = 0;
+  const getter = { get requestId() { reads += 1; return "r-5"; } };
+  assert.deepEqual(await ids(getter), ["r-5", "r-5"]);
+  assert.equal(reads, 1);
+  // A caller's abort still ends a run begun this way.
+  const caller = new AbortController();
+  const hang = new ReliableOrchestrator({ tools: { t: { execute: () => new Promise(() => {}) } }, defaultTools: ["t"] });
+  const stopped = hang.run("q", { requestId: "r-6", signal: caller.signal }).then(() => "ran", (e) => [e.code, e.requestId]);
+  caller.abort();
+  assert.deepEqual(await stopped, ["aborted", "r-6"]);
+});

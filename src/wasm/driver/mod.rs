@@ -14,6 +14,7 @@ mod reads;
 mod table;
 
 pub use table::Driven;
+use table::Parsed;
 use table::{pack, tool_of, Last, Slot, CALL, DONE, FAIL, HANDLE_MASK, HAS_DEADLINE, HAS_IDS, HAS_MESSAGE};
 use table::{HAS_OPTIONS, HAS_SIGNAL, HAS_SPEND, HAS_TIMEOUT, KEEP_OUTPUT, SLOW, WAIT};
 
@@ -121,9 +122,7 @@ impl WasmOrchestrator {
     /// Plans a run: the handle and its flags, or [`SLOW`]. A run that cannot
     /// begin (bad options, no tool) is [`SLOW`] too: the Rust driver reports
     /// it, with its ids, exactly as it reports every such error.
-    fn begin_run(&self, request: JsValue, raw_options: &JsValue, now: f64, request_id: Option<String>) -> u32 {
-        // Options are read (guarded, getters and all) before the table is borrowed.
-        let parsed = convert::run_options_from_js(raw_options);
+    fn begin_run(&self, request: JsValue, raw_options: &JsValue, parsed: Parsed, now: f64, request_id: Option<String>) -> u32 {
         let mut driven = self.driven.borrow_mut();
         let (options, signal) = match parsed {
             Ok(parsed) => parsed,
@@ -211,7 +210,28 @@ impl WasmOrchestrator {
     /// for the Rust driver (keyed runs, `validate`, a signal that has already
     /// fired, a built-in tool in the plan, a run that cannot begin).
     pub fn begin(&self, request: JsValue, options: JsValue, now: f64, request_id: Option<String>) -> f64 {
-        let begun = self.begin_run(request, &options, now, request_id);
+        // Options are read (guarded, getters and all) before the table is borrowed.
+        let parsed = convert::run_options_from_js(&options);
+        let begun = self.begin_run(request, &options, parsed, now, request_id);
+        self.started(begun, now)
+    }
+
+    /// [`Self::begin`] for options that hold only ids and a signal, as the
+    /// driver read them from `options` (own data properties: nothing of the
+    /// object is read again here), checked exactly as `begin` checks them.
+    /// `request_id` is the options' or else the driver's own.
+    #[wasm_bindgen(js_name = beginIds)]
+    pub fn begin_ids(
+        &self,
+        request: JsValue,
+        options: JsValue,
+        request_id: String,
+        trace_id: Option<String>,
+        signal: JsValue,
+        now: f64,
+    ) -> f64 {
+        let parsed = id_options(Some(request_id), trace_id, signal);
+        let begun = self.begin_run(request, &options, parsed, now, None);
         self.started(begun, now)
     }
 
@@ -312,4 +332,19 @@ fn failed(o: &Orchestrator<JsPayload>, s: &mut Slot, now: f64, error: ToolError)
     let unit = o.platform().random.unit_f64();
     let wall = o.platform().clock.wall_ms();
     s.machine.failed(o.policies(), now, wall, unit, error)
+}
+
+/// Run options of ids and a signal only, as the driver read them.
+fn id_options(request_id: Option<String>, trace_id: Option<String>, signal: JsValue) -> Parsed {
+    let signal = if signal.is_undefined() || signal.is_null() {
+        None
+    } else {
+        Some(JsSignal::from_js(signal)?)
+    };
+    let options = RunOptions {
+        request_id,
+        trace_id,
+        ..RunOptions::default()
+    };
+    Ok((options, signal))
 }
