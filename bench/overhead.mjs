@@ -4,7 +4,7 @@
 // hit; these go through the async Rust driver).
 import { Bench } from "tinybench";
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleAll, retry, wrap } from "cockatiel";
-import { ReliableOrchestrator, RuleBasedPlanner, rules, memoryStore } from "reliable-orchestrator";
+import { ReliableOrchestrator, RuleBasedPlanner, rules, memoryStore, openaiChat } from "reliable-orchestrator";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 400);
@@ -32,6 +32,15 @@ export async function overhead() {
   });
   const keyed = new ReliableOrchestrator({ tools, defaultTools: ["noop"], reliability: { ...reliability, idempotencyEnabled: true }, store: memoryStore() });
   const request = { query: "hello" };
+  // A built-in provider tool over a stub fetch (a ready Response, no network), against the
+  // same stub fetched and parsed by hand: what the library adds around one provider call.
+  const reply = JSON.stringify({ choices: [{ message: { role: "assistant", content: "hi" }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+  const stubFetch = async () => new Response(reply, { status: 200, headers: { "content-type": "application/json" } });
+  const rawFetch = async () => {
+    const r = await stubFetch("https://api.openai.com/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello" }] }) });
+    return JSON.parse(await r.text()).choices[0].message.content;
+  };
+  const builtin = new ReliableOrchestrator({ tools: { gpt: openaiChat({ apiKey: "sk-bench", model: "gpt-4o-mini" }) }, defaultTools: ["gpt"], reliability });
   let miss = 0;
   await keyed.run(request, { idempotencyKey: "hit" });
 
@@ -43,6 +52,8 @@ export async function overhead() {
     "(c') ours, with { requestId }": () => plain.run(request, { requestId: "req-1" }),
     "(e) ours, idempotency miss": () => keyed.run(request, { idempotencyKey: `m${miss++}` }),
     "(e) ours, idempotency hit": () => keyed.run(request, { idempotencyKey: "hit" }),
+    "(f) raw fetch + JSON, stub fetch": () => rawFetch(),
+    "(f) ours, built-in openaiChat, stub fetch": () => builtin.run("hello"),
   };
   const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, { p50: [], p99: [], mean: [] }]));
   for (let round = 0; round < ROUNDS; round++) {
@@ -50,8 +61,14 @@ export async function overhead() {
     const names = Object.keys(cases);
     const order = names.slice(round % names.length).concat(names.slice(0, round % names.length));
     const bench = new Bench({ time: TIME_MS, warmupTime: 100 });
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = stubFetch;
     for (const name of order) bench.add(name, cases[name]);
-    await bench.run();
+    try {
+      await bench.run();
+    } finally {
+      globalThis.fetch = realFetch;
+    }
     for (const task of bench.tasks) {
       const latency = task.result.latency;
       samples[task.name].p50.push(latency.p50 * 1000);

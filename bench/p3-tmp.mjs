@@ -1,0 +1,10 @@
+const { ReliableOrchestrator, memoryStore } = await import(process.env.PKG ?? "reliable-orchestrator");
+const noop = async (request) => ({ output: request });
+const reliability = { retryPolicy: { maxAttempts: 3, initialDelay: 1, maxDelay: 30, backoffFactor: 2 }, circuitBreakers: { default: { failureThreshold: 5, timeout: 60 } }, idempotencyEnabled: true };
+const keyed = new ReliableOrchestrator({ tools: { noop: { provider: "p", execute: noop } }, defaultTools: ["noop"], reliability, store: memoryStore() });
+const request = { query: "hello" };
+await keyed.run(request, { idempotencyKey: "hit" });
+const mode = process.argv[2] ?? "hit"; let m = 0;
+const t = performance.now();
+for (let i = 0; i < 100000; i++) await keyed.run(request, { idempotencyKey: mode === "hit" ? "hit" : `m${m++}` });
+console.error(mode, ((performance.now() - t) / 100000 * 1000).toFixed(1), "us");
