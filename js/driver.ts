@@ -88,29 +88,32 @@ function header(headers: unknown, name: string): string | undefined {
 }
 
 /**
- * `[requestId, traceId, signal]` of run options that hold nothing else, each an own data
- * property (ids as strings); `undefined` for any other options, which the bindings read. A
- * Proxy's `ownKeys` and `getOwnPropertyDescriptor` traps may run here and again there.
+ * `[requestId, traceId, idempotencyKey, signal]` of run options that hold nothing else, each an
+ * own data property (strings but the signal); `undefined` for any other options, which the
+ * bindings read. A Proxy's `ownKeys` and `getOwnPropertyDescriptor` traps may run here and
+ * again there.
  */
-function idsOnly(options: unknown): [string | undefined, string | undefined, unknown] | undefined {
+function idsOnly(options: unknown): [string | undefined, string | undefined, string | undefined, unknown] | undefined {
   if (typeof options !== "object" || options === null) return undefined;
   try {
     if (Object.getPrototypeOf(options) !== Object.prototype) return undefined;
     const keys = Object.keys(options);
-    if (keys.length > 3) return undefined;
+    if (keys.length > 4) return undefined;
     let requestId: string | undefined;
     let traceId: string | undefined;
+    let key: string | undefined;
     let signal: unknown;
-    for (const key of keys) {
-      const property = Object.getOwnPropertyDescriptor(options, key);
+    for (const name of keys) {
+      const property = Object.getOwnPropertyDescriptor(options, name);
       if (property === undefined || !("value" in property)) return undefined;
       const value: unknown = property.value;
-      if (key === "requestId" && typeof value === "string") requestId = value;
-      else if (key === "traceId" && typeof value === "string") traceId = value;
-      else if (key === "signal") signal = value;
+      if (name === "requestId" && typeof value === "string") requestId = value;
+      else if (name === "traceId" && typeof value === "string") traceId = value;
+      else if (name === "idempotencyKey" && typeof value === "string") key = value;
+      else if (name === "signal") signal = value;
       else return undefined;
     }
-    return [requestId, traceId, signal];
+    return [requestId, traceId, key, signal];
   } catch {
     return undefined;
   }
@@ -165,10 +168,10 @@ export class Driver {
     if (options === undefined) {
       packed = this.#byDefault ? w.beginDefault(started) : w.begin(planned, undefined, started, this.#listening ? rid : undefined);
     } else if (idOptions !== undefined) {
-      // Ids and a signal only: read here, checked by `beginIds` as `begin` checks them.
+      // Ids, a key and a signal only: read here, checked by `beginIds` as `begin` checks them.
       requestId = idOptions[0] ?? rid;
       traceId = idOptions[1] ?? requestId;
-      packed = w.beginIds(planned, options, requestId, idOptions[1], idOptions[2], started);
+      packed = w.beginIds(planned, options, requestId, idOptions[1], idOptions[2], idOptions[3], started);
     } else packed = w.begin(planned, options, started, rid);
     if (packed < 0) return undefined;
     const begun = (packed / 4294967296) >>> 0;

@@ -146,6 +146,12 @@ test("options of ids and a signal only are read by the driver and checked as the
   const fired = new AbortController();
   fired.abort();
   assert.deepEqual(await ids({ requestId: "r-4", signal: fired.signal }), ["aborted", undefined]);
+  // A key goes with them to the Rust driver, read once: the run is recorded and replayed.
+  const keyed = new ReliableOrchestrator({ tools: { t: { execute: async () => ({ output: Math.random() }) } }, defaultTools: ["t"], reliability: { idempotencyEnabled: true } });
+  const first = await keyed.run("q", { requestId: "r-7", idempotencyKey: "k-7" });
+  const again = await keyed.run("q", { idempotencyKey: "k-7", signal: new AbortController().signal });
+  assert.deepEqual([again.output, again.cached, first.requestId], [first.output, true, "r-7"]);
+  assert.deepEqual(await keyed.run("q", { idempotencyKey: "" }).then(() => "ran", (e) => [e.code, e.field]), ["invalid_request", "idempotencyKey"]);
   // A getter is the bindings' to read: it runs once.
   let reads = 0;
   const getter = { get requestId() { reads += 1; return "r-5"; } };

@@ -122,7 +122,14 @@ impl WasmOrchestrator {
     /// Plans a run: the handle and its flags, or [`SLOW`]. A run that cannot
     /// begin (bad options, no tool) is [`SLOW`] too: the Rust driver reports
     /// it, with its ids, exactly as it reports every such error.
-    fn begin_run(&self, request: JsValue, raw_options: &JsValue, parsed: Parsed, now: f64, request_id: Option<String>) -> u32 {
+    fn begin_run(
+        &self,
+        request: JsValue,
+        raw_options: &JsValue,
+        parsed: Parsed,
+        now: f64,
+        request_id: Option<String>,
+    ) -> u32 {
         let mut driven = self.driven.borrow_mut();
         let (options, signal) = match parsed {
             Ok(parsed) => parsed,
@@ -216,21 +223,30 @@ impl WasmOrchestrator {
         self.started(begun, now)
     }
 
-    /// [`Self::begin`] for options that hold only ids and a signal, as the
-    /// driver read them from `options` (own data properties: nothing of the
-    /// object is read again here), checked exactly as `begin` checks them.
-    /// `request_id` is the options' or else the driver's own.
+    /// [`Self::begin`] for options that hold only ids, a signal and an
+    /// idempotency key, as the driver read them from `options` (own data
+    /// properties: nothing of the object is read again here), checked exactly
+    /// as `begin` checks them. `request_id` is the options' or else the
+    /// driver's own. A keyed run goes to the Rust driver with these options.
     #[wasm_bindgen(js_name = beginIds)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each option crosses as its own value: packing them costs more"
+    )]
     pub fn begin_ids(
         &self,
         request: JsValue,
         options: JsValue,
         request_id: String,
         trace_id: Option<String>,
+        idempotency_key: Option<String>,
         signal: JsValue,
         now: f64,
     ) -> f64 {
-        let parsed = id_options(Some(request_id), trace_id, signal);
+        let mut parsed = id_options(Some(request_id), trace_id, signal);
+        if let Ok((options, _)) = &mut parsed {
+            options.idempotency_key = idempotency_key;
+        }
         let begun = self.begin_run(request, &options, parsed, now, None);
         self.started(begun, now)
     }
@@ -334,7 +350,7 @@ fn failed(o: &Orchestrator<JsPayload>, s: &mut Slot, now: f64, error: ToolError)
     s.machine.failed(o.policies(), now, wall, unit, error)
 }
 
-/// Run options of ids and a signal only, as the driver read them.
+/// Run options of ids and a signal, as the driver read them.
 fn id_options(request_id: Option<String>, trace_id: Option<String>, signal: JsValue) -> Parsed {
     let signal = if signal.is_undefined() || signal.is_null() {
         None
