@@ -77,6 +77,15 @@ function plainOutput(value: unknown): boolean {
   }
 }
 
+/** Whether `signal` is a host `AbortSignal` (`fetch` rejects anything else). */
+function realSignal(signal: AbortSignal): boolean {
+  try {
+    return typeof AbortSignal === "function" && signal instanceof AbortSignal;
+  } catch {
+    return false;
+  }
+}
+
 /** A response header, or `undefined` when `headers` has no such header or cannot be read. */
 function header(headers: unknown, name: string): string | undefined {
   try {
@@ -392,11 +401,16 @@ class Run {
     const args = w.exchange(this.#handle, this.#request, ids, performance.now());
     if (typeof args === "number") return args;
     const [url, init] = JSON.parse(args as string) as [string, RequestInit];
-    if (timeoutMs > 0 || this.#deadline !== undefined || this.#signal !== undefined) {
+    this.#ctx = undefined;
+    if (timeoutMs > 0 || this.#deadline !== undefined) {
       const ctx = new LazyToolContext(this.#traceId, this.#requestId, code >>> 16, name, "", undefined);
       this.#ctx = ctx;
       init.signal = ctx.signal;
-    } else this.#ctx = undefined;
+    } else if (this.#signal !== undefined) {
+      // Only the caller's signal can end the call: `fetch` follows it itself, with no
+      // controller of ours (a signal that is not a real AbortSignal gets one).
+      init.signal = realSignal(this.#signal) ? this.#signal : (this.#ctx = new LazyToolContext(this.#traceId, this.#requestId, code >>> 16, name, "", undefined)).signal;
+    }
     let sent: unknown;
     try {
       const fetch = globalThis.fetch;
