@@ -1,9 +1,10 @@
 // The TypeScript driver of the run machine: it performs the machine's actions (call a JS tool,
 // wait, arm the run's deadline and a call's timeout) in the host's own event loop and feeds the
 // outcomes back as numbers. It decides nothing: every decision is the wasm machine's, answered
-// as a packed action code. Runs the machine sends elsewhere (keyed, `validate`, a signal that
-// has already fired, a built-in tool, bad input) go to the async Rust driver; `run` then
-// answers `undefined`.
+// as a packed action code. A built-in provider tool's request is built and its answer read in
+// wasm; the driver sends it with `fetch`. Runs the machine sends elsewhere (keyed, `validate`,
+// a signal that has already fired, a bundle, bad input) go to the async Rust driver; `run`
+// then answers `undefined`.
 import type { WasmOrchestrator } from "./generated/reliable_orchestrator.js";
 import { toError } from "./errors.js";
 import { LazyToolContext } from "./context.js";
@@ -77,6 +78,24 @@ function plainOutput(value: unknown): boolean {
   }
 }
 
+/** `get()`, or `undefined` when it throws. */
+function read<T>(get: () => T): T | undefined {
+  try {
+    return get();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps an abandoned promise's rejection from going unhandled (only a native one: no user code runs). */
+function abandon(value: unknown): void {
+  try {
+    if (value instanceof Promise && Object.getPrototypeOf(value) === Promise.prototype) promiseThen.call(value, undefined, () => {});
+  } catch {
+    // A Proxy's trap threw: nothing more can be done for it.
+  }
+}
+
 /** Whether `signal` is a host `AbortSignal` (`fetch` rejects anything else). */
 function realSignal(signal: AbortSignal): boolean {
   try {
@@ -122,6 +141,9 @@ function idsOnly(options: unknown): [string | undefined, string | undefined, str
       else if (name === "signal") signal = value;
       else return undefined;
     }
+    // The bindings read `signal` and `validate` as plain gets: inherited or non-enumerable
+    // ones count there, so they are the bindings' to read (`in` runs no getter).
+    if ("validate" in options || (!keys.includes("signal") && "signal" in options)) return undefined;
     return [requestId, traceId, key, signal];
   } catch {
     return undefined;
@@ -180,7 +202,7 @@ export class Driver {
       // Ids, a key and a signal only: read here, checked by `beginIds` as `begin` checks them.
       requestId = idOptions[0] ?? rid;
       traceId = idOptions[1] ?? requestId;
-      packed = w.beginIds(planned, options, requestId, idOptions[1], idOptions[2], idOptions[3], started);
+      packed = w.beginIds(planned, options, idOptions[0], idOptions[1], idOptions[2], idOptions[3], started, rid);
     } else packed = w.begin(planned, options, started, rid);
     if (packed < 0) return undefined;
     const begun = (packed / 4294967296) >>> 0;
@@ -258,6 +280,11 @@ class Run {
     try {
       signal.addEventListener("abort", abort, { once: true });
       this.#onAbort = abort;
+      // Fired while the run was planned (a request getter aborted it): stop now.
+      if (signal.aborted !== false) {
+        this.#unfollow();
+        return this.#w.stop(this.#handle, 1, performance.now());
+      }
       return first;
     } catch {
       return this.#w.stop(this.#handle, 1, performance.now());
@@ -369,7 +396,10 @@ class Run {
       if (this.#pendingStop !== undefined) return this.#takeStop();
       return w.fail(this.#handle, thrown, false, performance.now());
     }
-    if (this.#pendingStop !== undefined) return this.#takeStop();
+    if (this.#pendingStop !== undefined) {
+      abandon(value);
+      return this.#takeStop();
+    }
     if ((typeof value === "object" && value !== null) || typeof value === "function") {
       let then: unknown;
       try {
@@ -402,15 +432,22 @@ class Run {
     if (typeof args === "number") return args;
     const [url, init] = JSON.parse(args as string) as [string, RequestInit];
     this.#ctx = undefined;
-    if (timeoutMs > 0 || this.#deadline !== undefined) {
-      const ctx = new LazyToolContext(this.#traceId, this.#requestId, code >>> 16, name, "", undefined);
-      this.#ctx = ctx;
-      init.signal = ctx.signal;
-    } else if (this.#signal !== undefined) {
-      // Only the caller's signal can end the call: `fetch` follows it itself, with no
-      // controller of ours (a signal that is not a real AbortSignal gets one).
-      init.signal = realSignal(this.#signal) ? this.#signal : (this.#ctx = new LazyToolContext(this.#traceId, this.#requestId, code >>> 16, name, "", undefined)).signal;
+    if (timeoutMs > 0 || this.#deadline !== undefined || this.#signal !== undefined) {
+      if (timeoutMs === 0 && this.#deadline === undefined && realSignal(this.#signal!)) {
+        // Only the caller's signal can end the call: `fetch` follows it itself.
+        init.signal = this.#signal!;
+      } else {
+        const ctx = new LazyToolContext(this.#traceId, this.#requestId, code >>> 16, name, "", undefined);
+        this.#ctx = ctx;
+        try {
+          init.signal = ctx.signal;
+        } catch {
+          // No AbortController on this host: the request goes uncancellable, the run still stops.
+        }
+      }
     }
+    // A request getter may have aborted the caller's signal while wasm read it: nothing is sent.
+    if (this.#pendingStop !== undefined) return this.#takeStop();
     let sent: unknown;
     try {
       const fetch = globalThis.fetch;
@@ -420,8 +457,12 @@ class Run {
       if (this.#pendingStop !== undefined) return this.#takeStop();
       return w.exchangeFailed(this.#handle, thrown, performance.now());
     }
-    // A `fetch` of the host's own may have aborted the caller's signal as it was called.
-    if (this.#pendingStop !== undefined) return this.#takeStop();
+    // A `fetch` of the host's own may have aborted the caller's signal as it was called: its
+    // promise, now abandoned, must not reject unhandled.
+    if (this.#pendingStop !== undefined) {
+      abandon(sent);
+      return this.#takeStop();
+    }
     return this.#interruptible(this.#fetched(sent, this.#seq), timeoutMs);
   }
 
@@ -432,12 +473,14 @@ class Run {
     try {
       const response = (await sent) as Response;
       if (seq !== this.#seq) return STALE;
-      status = response.status;
-      const headers = response.headers;
+      // Each read guarded on its own: an unreadable status is none, unreadable headers are none.
+      status = read(() => response.status);
+      const headers = read(() => response.headers);
       retryAfterMs = header(headers, "retry-after-ms");
       retryAfter = header(headers, "retry-after");
-      if (typeof response.text !== "function") throw "the response has no text()";
-      body = await response.text();
+      const text = read(() => response.text);
+      if (typeof text !== "function") throw "the response has no text()";
+      body = await text.call(response);
     } catch (thrown) {
       return seq === this.#seq ? w.exchangeFailed(this.#handle, thrown, performance.now()) : STALE;
     }

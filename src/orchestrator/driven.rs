@@ -57,25 +57,27 @@ pub(super) fn limits_of<V>(
     }
 }
 
-/// The machine's view of `candidates`: providers and estimates; `None` as soon
-/// as a step is not `drivable` (before any estimate is made: a built-in tool's
-/// reads the whole request).
+/// The machine's view of `candidates`: providers and estimates; `None` when
+/// a step is not `drivable` (every step is checked before any estimate is
+/// made: a built-in tool's reads the whole request).
 pub(super) fn steps_of<V: Payload>(
     inner: &Inner<V>,
     request: &V,
     candidates: &[PlanEntry],
     drivable: &dyn Fn(&Step) -> bool,
 ) -> Option<Vec<Step>> {
-    let mut steps = Vec::with_capacity(candidates.len());
-    for entry in candidates {
-        // Every candidate names a registered tool (checked when the orchestrator is built, and
-        // for an explicit `toolName` when the run is planned), so steps and candidates align.
-        let Some((step, tool)) = inner.steps.get(&entry.tool_name) else {
-            continue;
-        };
-        if !drivable(step) {
-            return None;
-        }
+    // Every candidate names a registered tool (checked when the orchestrator is built, and
+    // for an explicit `toolName` when the run is planned), so steps and candidates align.
+    let found: Vec<_> = candidates
+        .iter()
+        .filter_map(|entry| inner.steps.get(&entry.tool_name).map(|found| (entry, found)))
+        .collect();
+    // Every step is checked before any estimate is made: estimates may read the request.
+    if !found.iter().all(|(_, (step, _))| drivable(step)) {
+        return None;
+    }
+    let mut steps = Vec::with_capacity(found.len());
+    for (entry, (step, tool)) in found {
         let mut step = step.clone();
         step.rule.clone_from(&entry.rule);
         step.estimate = tool.estimate(request, &entry.options);
@@ -106,11 +108,10 @@ struct Prepared {
 const MAX_PLANS: usize = 256;
 
 /// The plans one driver performs, by the rules that matched. With no
-/// explicit tool, a plan is decided by which rules match alone, and the
-/// steps a driver performs are its own tools, whose estimates do not read the
-/// request: runs that match the same rules share one plan, so the common path
-/// builds no candidates and no steps. One cache serves one orchestrator and
-/// one `drivable`.
+/// explicit tool, a plan is decided by which rules match alone; when no
+/// step's estimate reads the request either, runs that match the same rules
+/// share one plan, so the common path builds no candidates and no steps. One
+/// cache serves one orchestrator and one `drivable`.
 #[derive(Default)]
 pub struct PlanCache {
     /// The plan when no rule matched (the defaults), the most common: not hashed.
@@ -188,9 +189,9 @@ impl<V: Payload> Orchestrator<V> {
 
     /// Plans `request` into a machine for a driver that performs it itself.
     /// Keyed runs (with idempotency on), and plans with a step the driver
-    /// cannot perform (`drivable` says), are not for it: `None`. A step the
-    /// driver performs must be a tool whose estimate does not read the
-    /// request: its plan is kept in `plans` and shared by later runs.
+    /// cannot perform (`drivable` says), are not for it: `None`. A plan whose
+    /// steps' estimates do not read the request is kept in `plans` and shared
+    /// by later runs that match the same rules.
     ///
     /// # Errors
     /// `invalid_request`, `unknown_tool`, `no_tool`.

@@ -220,6 +220,10 @@ impl<V: Payload> Tool<V> for Bundle<V> {
         self.inner.estimate(request, options)
     }
 
+    fn estimate_reads_request(&self) -> bool {
+        self.inner.estimate_reads_request()
+    }
+
     fn execute(
         &self,
         request: &V,

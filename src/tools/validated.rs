@@ -42,4 +42,8 @@ impl<V: 'static> Tool<V> for Validated<V> {
     fn estimate(&self, request: &V, options: &Value) -> ToolEstimate {
         self.inner.estimate(request, options)
     }
+
+    fn estimate_reads_request(&self) -> bool {
+        self.inner.estimate_reads_request()
+    }
 }

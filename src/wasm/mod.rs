@@ -37,6 +37,8 @@ pub struct WasmOrchestrator {
     inner: Orchestrator<JsPayload>,
     /// The runs the TypeScript driver performs.
     driven: std::cell::RefCell<driver::Driven>,
+    /// How it plans them (outside the table: planning runs user code).
+    plans: driver::Plans,
 }
 
 #[wasm_bindgen]
@@ -55,9 +57,13 @@ impl WasmOrchestrator {
             js_tool::use_context_factory(make, abort);
         }
         convert::orchestrator_from_js(&config)
-            .map(|(inner, tools)| WasmOrchestrator {
-                driven: std::cell::RefCell::new(driver::Driven::new(&inner, tools)),
-                inner,
+            .map(|(inner, tools)| {
+                let driven = driver::Driven::new(&inner, tools);
+                WasmOrchestrator {
+                    plans: driver::Plans::of(&driven),
+                    driven: std::cell::RefCell::new(driven),
+                    inner,
+                }
             })
             .map_err(|e| errors::error_to_js(&e).into())
     }

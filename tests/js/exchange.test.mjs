@@ -99,3 +99,49 @@ test("a hanging fetch is aborted by the run's deadline, and the breaker is told 
     answer = () => new Response(reply, { status: 200 });
   }
 });
+
+test("a request whose toJSON starts a run while it is planned: both answer, the instance keeps working", async () => {
+  const o = gpt();
+  let inner;
+  const request = { toJSON() { inner ??= o.run("inner"); return { query: "outer" }; } };
+  const outer = await o.run(request);
+  assert.equal(outer.output, "hi");
+  assert.equal((await inner).output, "hi");
+  assert.equal((await o.run("after")).output, "hi");
+});
+
+test("a fetch that aborts the caller's signal as it is called: the run is aborted, nothing rejects unhandled", async () => {
+  const unhandled = [];
+  const onUnhandled = (reason) => unhandled.push(reason);
+  process.on("unhandledRejection", onUnhandled);
+  const caller = new AbortController();
+  globalThis.fetch = (url, init) => {
+    caller.abort(new Error("hung up"));
+    return Promise.reject(new Error("fetch rejected after the abort"));
+  };
+  try {
+    const e = await gpt().run("q", { signal: caller.signal }).then(() => "ran", (x) => x);
+    assert.equal(e.code, "aborted");
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+    globalThis.fetch = async (url, init) => {
+      sent.push({ url, init });
+      return answer();
+    };
+  }
+});
+
+test("a Response whose getters throw reads as the Rust driver read it: no status, no headers", async () => {
+  const o = gpt({ retryPolicy: { maxAttempts: 1 } });
+  answer = () => ({ get status() { throw new Error("status"); }, get headers() { throw new Error("headers"); }, text: async () => reply });
+  try {
+    const e = await o.run("q").then(() => "ran", (x) => x);
+    assert.equal(e.code, "tool_failed", "status 0 is a failure");
+    answer = () => ({ status: 200, get headers() { throw new Error("headers"); }, text: async () => reply });
+    assert.equal((await o.run("q")).output, "hi", "unreadable headers are none");
+  } finally {
+    answer = () => new Response(reply, { status: 200 });
+  }
+});

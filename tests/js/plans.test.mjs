@@ -152,6 +152,16 @@ test("options of ids and a signal only are read by the driver and checked as the
   const again = await keyed.run("q", { idempotencyKey: "k-7", signal: new AbortController().signal });
   assert.deepEqual([again.output, again.cached, first.requestId], [first.output, true, "r-7"]);
   assert.deepEqual(await keyed.run("q", { idempotencyKey: "" }).then(() => "ran", (e) => [e.code, e.field]), ["invalid_request", "idempotencyKey"]);
+  // The same errors, with the same fields, as options the bindings read.
+  const error = (options) => o.run({ query: "k1" }, options).then(() => ({}), (e) => ({ ...e, message: e.message }));
+  for (const bad of [{ requestId: "" }, { traceId: "a\nb" }, { signal: {} }]) {
+    assert.deepEqual(await error(bad), await error({ ...bad, budget: undefined }), JSON.stringify(bad));
+  }
+  // A `validate` the bindings would see (non-enumerable, inherited) still sends the run to them.
+  let validated = 0;
+  const hidden = Object.defineProperty({ requestId: "r-8" }, "validate", { value: () => { validated += 1; return true; } });
+  assert.equal((await o.run({ query: "k1" }, hidden)).requestId, "r-8");
+  assert.equal(validated, 1, "validate ran");
   // A getter is the bindings' to read: it runs once.
   let reads = 0;
   const getter = { get requestId() { reads += 1; return "r-5"; } };

@@ -148,12 +148,8 @@ impl WasmOrchestrator {
             .into_iter()
             .filter_map(|(name, value)| Some((name.to_owned(), value?)))
             .collect();
-        // As `fetch` answers it; anything else is no status.
-        let status = if status.is_finite() {
-            status.clamp(0.0, 999.0) as u16
-        } else {
-            0
-        };
+        // Clamped as the Rust driver's `fetch` client clamps it (`NaN` is no status).
+        let status = status.clamp(0.0, 999.0) as u16;
         self.exchange_answered(handle, Ok(HttpResponse { status, headers, body }), now)
     }
 

@@ -2,9 +2,11 @@
 //! each a [`RunMachine`], fed by synchronous calls that carry numbers and
 //! answer with a packed action. The driver awaits tools and timers in the
 //! host's own event loop; nothing here awaits, and no closure or promise is
-//! made on the common path. Keyed, streaming and `validate` runs, and plans
-//! that reach a built-in tool, answer [`SLOW`]: the driver hands them to the
-//! async Rust driver (`WasmOrchestrator::run`), which drives the same machine.
+//! made on the common path. A built-in provider tool's call is an exchange
+//! (`exchange.rs`): its HTTP request built here, sent by the driver. Keyed,
+//! streaming and `validate` runs, and plans that reach a bundle or a validated
+//! built-in tool, answer [`SLOW`]: the driver hands them to the async Rust
+//! driver (`WasmOrchestrator::run`), which drives the same machine.
 
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
@@ -13,9 +15,9 @@ mod exchange;
 mod reads;
 mod table;
 
-pub use table::Driven;
 use table::Parsed;
 use table::{pack, tool_of, Last, Slot, CALL, DONE, FAIL, HANDLE_MASK, HAS_DEADLINE, HAS_IDS, HAS_MESSAGE};
+pub use table::{Driven, Plans};
 use table::{HAS_OPTIONS, HAS_SIGNAL, HAS_SPEND, HAS_TIMEOUT, KEEP_OUTPUT, SLOW, WAIT};
 
 use super::signal::JsSignal;
@@ -40,7 +42,10 @@ impl WasmOrchestrator {
         let mut events = None;
         let code = self.step_quietly(handle, input, &mut events);
         if let Some((ids, events)) = events {
+            // What this run left for the driver to read, kept from runs the listener makes.
+            let kept = self.driven.borrow_mut().take_last();
             self.inner.emit_events(ids.as_ref(), events);
+            self.driven.borrow_mut().put_last(kept);
         }
         code
     }
@@ -130,48 +135,49 @@ impl WasmOrchestrator {
         now: f64,
         request_id: Option<String>,
     ) -> u32 {
-        let mut driven = self.driven.borrow_mut();
+        // Options handed over are kept for the Rust driver's `run` right after (the table is
+        // borrowed only then: planning runs user code, which may start runs of its own).
+        let hand_over = |parsed: Parsed| {
+            self.driven.borrow_mut().hand_over(raw_options, parsed);
+            SLOW
+        };
         let (options, signal) = match parsed {
             Ok(parsed) => parsed,
-            Err(error) => {
-                driven.hand_over(raw_options, Err(error));
-                return SLOW;
-            }
+            Err(error) => return hand_over(Err(error)),
         };
         // A signal that has already fired (or cannot be read) is the Rust driver's to report.
         if options.validate.is_some() || signal.as_ref().is_some_and(JsSignal::aborted) {
-            driven.hand_over(raw_options, Ok((options, signal)));
-            return SLOW;
+            return hand_over(Ok((options, signal)));
         }
         let from_options = options.trace_id.is_some() || options.request_id.is_some() || options.traceparent.is_some();
         let Ok(ids) = self.ids_of(&options, from_options, request_id) else {
-            driven.hand_over(raw_options, Ok((options, signal)));
-            return SLOW;
+            return hand_over(Ok((options, signal)));
         };
         let flags = if from_options { HAS_IDS } else { 0 } | if signal.is_some() { HAS_SIGNAL } else { 0 };
         let target = signal.as_ref().map(|s| s.target().clone());
-        let begun = self.plan_into(&mut driven, &JsPayload(request), &options, now, ids, target);
-        if begun == SLOW {
-            driven.hand_over(raw_options, Ok((options, signal)));
-            return SLOW;
+        match self.plan_into(&JsPayload(request), &options, now, ids, target) {
+            SLOW => hand_over(Ok((options, signal))),
+            begun => begun | flags,
         }
-        begun | flags
     }
 
     /// Plans `request` into a new slot of the table: its handle (with
     /// [`HAS_DEADLINE`]), or [`SLOW`] for a run the Rust driver performs.
+    /// The table is not borrowed while planning: rules and estimates read
+    /// the request (getters, `toJSON`), which may start runs of its own.
     fn plan_into(
         &self,
-        driven: &mut Driven,
         request: &JsPayload,
         options: &RunOptions<JsPayload>,
         now: f64,
         ids: Option<TraceIds>,
         signal: Option<JsValue>,
     ) -> u32 {
-        // A tool index must fit its 10 bits of an action code.
-        let drivable = |s: &crate::run::Step| s.tool <= 0x3ff && driven.is_host(s.tool);
-        let Ok(Some(begun)) = self.inner.begin(request, options, now, &driven.plans, &drivable) else {
+        let plans = &self.plans;
+        let Ok(Some(begun)) = self
+            .inner
+            .begin(request, options, now, &plans.cache, &|s| plans.drivable(s))
+        else {
             return SLOW;
         };
         let deadline = if begun.limits.deadline.is_some() {
@@ -189,7 +195,10 @@ impl WasmOrchestrator {
             message: None,
             read: None,
         };
-        driven.insert(slot).map_or(SLOW, |handle| handle | deadline)
+        self.driven
+            .borrow_mut()
+            .insert(slot)
+            .map_or(SLOW, |handle| handle | deadline)
     }
 }
 
@@ -215,7 +224,7 @@ impl WasmOrchestrator {
     /// first action`, the handle with flags (bit 18: ids came from the
     /// options, bit 19: it has a deadline, bit 20: a signal to follow); or -1
     /// for the Rust driver (keyed runs, `validate`, a signal that has already
-    /// fired, a built-in tool in the plan, a run that cannot begin).
+    /// fired, a bundle or validated tool in the plan, a run that cannot begin).
     pub fn begin(&self, request: JsValue, options: JsValue, now: f64, request_id: Option<String>) -> f64 {
         // Options are read (guarded, getters and all) before the table is borrowed.
         let parsed = convert::run_options_from_js(&options);
@@ -226,8 +235,8 @@ impl WasmOrchestrator {
     /// [`Self::begin`] for options that hold only ids, a signal and an
     /// idempotency key, as the driver read them from `options` (own data
     /// properties: nothing of the object is read again here), checked exactly
-    /// as `begin` checks them. `request_id` is the options' or else the
-    /// driver's own. A keyed run goes to the Rust driver with these options.
+    /// as `begin` checks them. `request_id` is the driver's own, as for `begin`.
+    /// A keyed run goes to the Rust driver with these options.
     #[wasm_bindgen(js_name = beginIds)]
     #[expect(
         clippy::too_many_arguments,
@@ -237,30 +246,25 @@ impl WasmOrchestrator {
         &self,
         request: JsValue,
         options: JsValue,
-        request_id: String,
+        option_request_id: Option<String>,
         trace_id: Option<String>,
         idempotency_key: Option<String>,
         signal: JsValue,
         now: f64,
+        request_id: Option<String>,
     ) -> f64 {
-        let mut parsed = id_options(Some(request_id), trace_id, signal);
-        if let Ok((options, _)) = &mut parsed {
-            options.idempotency_key = idempotency_key;
-        }
-        let begun = self.begin_run(request, &options, parsed, now, None);
+        let parsed = id_options(option_request_id, trace_id, idempotency_key, signal);
+        let begun = self.begin_run(request, &options, parsed, now, request_id);
         self.started(begun, now)
     }
 
     /// [`Self::begin`] for the commonest run, in numbers only: no options, no
-    /// listener, and a planner without rules, so nothing reads the request
-    /// (the driver's own tools' estimates never do).
+    /// listener, a planner without rules and no tool whose estimate reads the
+    /// request, so nothing reads it.
     #[wasm_bindgen(js_name = beginDefault)]
     pub fn begin_default(&self, now: f64) -> f64 {
-        let begun = {
-            let mut driven = self.driven.borrow_mut();
-            let request = JsPayload(JsValue::UNDEFINED);
-            self.plan_into(&mut driven, &request, &RunOptions::default(), now, None, None)
-        };
+        let request = JsPayload(JsValue::UNDEFINED);
+        let begun = self.plan_into(&request, &RunOptions::default(), now, None, None);
         self.started(begun, now)
     }
 
@@ -350,17 +354,26 @@ fn failed(o: &Orchestrator<JsPayload>, s: &mut Slot, now: f64, error: ToolError)
     s.machine.failed(o.policies(), now, wall, unit, error)
 }
 
-/// Run options of ids and a signal, as the driver read them.
-fn id_options(request_id: Option<String>, trace_id: Option<String>, signal: JsValue) -> Parsed {
+/// Run options of ids, a key and a signal, as the driver read them, checked
+/// as [`convert::run_options_from_js`] checks them.
+fn id_options(
+    request_id: Option<String>,
+    trace_id: Option<String>,
+    idempotency_key: Option<String>,
+    signal: JsValue,
+) -> Parsed {
+    let options = RunOptions {
+        request_id,
+        trace_id,
+        idempotency_key,
+        ..RunOptions::default()
+    };
+    // The signal first, as the general path reads it first.
     let signal = if signal.is_undefined() || signal.is_null() {
         None
     } else {
         Some(JsSignal::from_js(signal)?)
     };
-    let options = RunOptions {
-        request_id,
-        trace_id,
-        ..RunOptions::default()
-    };
+    options.validate_ids()?;
     Ok((options, signal))
 }

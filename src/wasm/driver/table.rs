@@ -84,8 +84,6 @@ pub struct Driven {
     /// only the Rust driver performs (a bundle, a validated tool).
     pub tools: Vec<Option<HostTool>>,
     pub slots: Vec<Option<Slot>>,
-    /// The plans this driver performs, shared by the runs that match the same rules.
-    pub plans: PlanCache,
     pub free: Vec<usize>,
     pub last: Last,
     /// The output of the built-in call that answered last, for the driver to take.
@@ -94,6 +92,30 @@ pub struct Driven {
     /// the object they came from: `run` right after takes them instead of
     /// reading the object again.
     pub handed: Option<Handed>,
+}
+
+/// What planning a driven run reads, apart from the table: planning runs
+/// user code (a request's getters, `toJSON`), which may start runs of its own.
+pub struct Plans {
+    /// The plans this driver performs, shared by the runs that match the same rules.
+    pub cache: PlanCache,
+    /// By tool index: whether this driver performs the tool.
+    host: Vec<bool>,
+}
+
+impl Plans {
+    /// The plans of the tools `driven` performs.
+    pub fn of(driven: &Driven) -> Self {
+        Self {
+            cache: PlanCache::default(),
+            host: driven.tools.iter().map(Option::is_some).collect(),
+        }
+    }
+
+    /// Whether this driver performs `step` (its tool index must fit the 10 bits of an action code).
+    pub fn drivable(&self, step: &crate::run::Step) -> bool {
+        step.tool <= 0x3ff && self.host.get(step.tool).copied().unwrap_or(false)
+    }
 }
 
 /// Options read by `begin` for the Rust driver (or why they cannot be used).
@@ -125,6 +147,20 @@ impl Driven {
         }
     }
 
+    /// What the last run to end left (and the last built-in output), taken.
+    pub fn take_last(&mut self) -> (Last, JsValue) {
+        (
+            std::mem::take(&mut self.last),
+            std::mem::replace(&mut self.output, JsValue::UNDEFINED),
+        )
+    }
+
+    /// Puts back what [`Self::take_last`] took.
+    pub fn put_last(&mut self, (last, output): (Last, JsValue)) {
+        self.last = last;
+        self.output = output;
+    }
+
     /// Keeps the options `begin` read for the run it hands to the Rust driver.
     pub fn hand_over(&mut self, raw: &JsValue, parsed: Parsed) {
         self.handed = Some(Handed {
@@ -137,10 +173,6 @@ impl Driven {
     pub fn take_handed(&mut self, raw: &JsValue) -> Option<Parsed> {
         let handed = self.handed.take()?;
         js_sys::Object::is(&handed.raw, raw).then_some(handed.parsed)
-    }
-
-    pub fn is_host(&self, tool: usize) -> bool {
-        self.tools.get(tool).is_some_and(Option::is_some)
     }
 
     pub fn insert(&mut self, slot: Slot) -> Option<u32> {
