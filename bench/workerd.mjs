@@ -39,6 +39,7 @@ async function throughput(mf, total, concurrency) {
   return total / ((performance.now() - started) / 1000);
 }
 
+/** `total` requests split over each of 9 rounds per Worker (a quarter of it per round). */
 export async function workerd(mockUrl, total = 1_000) {
   execFileSync("npm", ["run", "--silent", "build"], { cwd: fileURLToPath(new URL("../worker-example/", import.meta.url)) });
   const bindings = { PROVIDER_BASE_URL: `${mockUrl}/v1` };
