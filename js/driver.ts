@@ -210,7 +210,7 @@ export class Driver {
     const handle = begun & HANDLE;
     if (begun & HAS_IDS && idOptions === undefined) [traceId, requestId] = w.ids(handle).split("\n") as [string, string];
     const run = new Run(w, this.#tools, handle, request, traceId, requestId, started, (begun & HAS_IDS) !== 0);
-    let code = first;
+    let code = run.took(first);
     if ((first & 7) <= WAIT) {
       if (begun & HAS_SIGNAL) code = run.follow(w.signal(handle), first);
       if (begun & HAS_DEADLINE && (code & 7) <= WAIT) run.armDeadline();
@@ -245,6 +245,12 @@ class Run {
   #pendingStop: [stop: () => number, reason: unknown] | undefined;
   /** Ends the current call or wait early, with the code a timer got. */
   #interrupt: ((code: number) => void) | undefined;
+  /** The code that ended the run, and what the bindings left for it, read at once. */
+  #final: number | undefined;
+  #usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+  #costUsd: number | null = null;
+  #message: unknown = null;
+  #raw: Record<string, unknown> | undefined;
 
   constructor(w: WasmOrchestrator, tools: HostTools, handle: number, request: unknown, traceId: string, requestId: string, started: number, ownIds: boolean) {
     this.#w = w;
@@ -262,7 +268,7 @@ class Run {
     const name = reason === 3 ? "the run's time budget ran out" : "the run timed out";
     this.#deadline = setTimeout(() => {
       this.#deadline = undefined;
-      this.#end(() => this.#w.stop(this.#handle, reason, performance.now()), stopError("TimeoutError", name));
+      this.#end(() => this.#took(this.#w.stop(this.#handle, reason, performance.now())), stopError("TimeoutError", name));
     }, delay(at - performance.now()));
   }
 
@@ -275,7 +281,7 @@ class Run {
     this.#signal = signal;
     const abort = () => {
       this.#onAbort = undefined;
-      this.#end(() => this.#w.stop(this.#handle, 1, performance.now()), stopError("AbortError", "the run was aborted"));
+      this.#end(() => this.#took(this.#w.stop(this.#handle, 1, performance.now())), stopError("AbortError", "the run was aborted"));
     };
     try {
       signal.addEventListener("abort", abort, { once: true });
@@ -283,11 +289,11 @@ class Run {
       // Fired while the run was planned (a request getter aborted it): stop now.
       if (signal.aborted !== false) {
         this.#unfollow();
-        return this.#w.stop(this.#handle, 1, performance.now());
+        return this.#took(this.#w.stop(this.#handle, 1, performance.now()));
       }
       return first;
     } catch {
-      return this.#w.stop(this.#handle, 1, performance.now());
+      return this.#took(this.#w.stop(this.#handle, 1, performance.now()));
     }
   }
 
@@ -304,6 +310,8 @@ class Run {
 
   /** A timer ended the run's current step: abort its call, hand over the code. */
   #end(stop: () => number, reason: unknown): void {
+    // The run has ended (a listener of its last step aborted its signal): nothing to stop.
+    if (this.#final !== undefined) return;
     const interrupt = this.#interrupt;
     if (interrupt === undefined) {
       // Fired while the run is synchronous (a tool aborting its caller's controller inside
@@ -345,7 +353,7 @@ class Run {
             try {
               settled = await promise;
             } catch (thrown) {
-              code = this.#w.fail(this.#handle, thrown, false, performance.now());
+              code = this.#took(this.#w.fail(this.#handle, thrown, false, performance.now()));
               continue;
             }
             code = this.#answered(settled);
@@ -369,7 +377,7 @@ class Run {
       this.#interrupt = resolve;
       if (timeoutMs > 0) {
         timer = setTimeout(() => {
-          this.#end(() => this.#w.timedOut(this.#handle, performance.now()), stopError("TimeoutError", "the attempt timed out"));
+          this.#end(() => this.#took(this.#w.timedOut(this.#handle, performance.now())), stopError("TimeoutError", "the attempt timed out"));
         }, delay(timeoutMs));
       }
     });
@@ -394,7 +402,7 @@ class Run {
       value = tool[2]!.call(tool[1], this.#request, options, ctx);
     } catch (thrown) {
       if (this.#pendingStop !== undefined) return this.#takeStop();
-      return w.fail(this.#handle, thrown, false, performance.now());
+      return this.#took(w.fail(this.#handle, thrown, false, performance.now()));
     }
     if (this.#pendingStop !== undefined) {
       abandon(value);
@@ -405,7 +413,7 @@ class Run {
       try {
         then = (value as { then?: unknown }).then;
       } catch (thrown) {
-        return w.fail(this.#handle, thrown, true, performance.now());
+        return this.#took(w.fail(this.#handle, thrown, true, performance.now()));
       }
       if (typeof then !== "function") return this.#answered(value);
       const native = nativePromise(value, then);
@@ -429,7 +437,7 @@ class Run {
     const timeoutMs = code & HAS_TIMEOUT ? w.callTimeout(this.#handle) : 0;
     const ids = this.#ownIds ? undefined : `${this.#traceId}\n${this.#requestId}`;
     const args = w.exchange(this.#handle, this.#request, ids, performance.now());
-    if (typeof args === "number") return args;
+    if (typeof args === "number") return this.#took(args);
     const [url, init] = JSON.parse(args as string) as [string, RequestInit];
     this.#ctx = undefined;
     if (timeoutMs > 0 || this.#deadline !== undefined || this.#signal !== undefined) {
@@ -451,11 +459,11 @@ class Run {
     let sent: unknown;
     try {
       const fetch = globalThis.fetch;
-      if (typeof fetch !== "function") return w.exchangeFailed(this.#handle, "this host has no fetch", performance.now());
+      if (typeof fetch !== "function") return this.#took(w.exchangeFailed(this.#handle, "this host has no fetch", performance.now()));
       sent = fetch.call(globalThis, url, init);
     } catch (thrown) {
       if (this.#pendingStop !== undefined) return this.#takeStop();
-      return w.exchangeFailed(this.#handle, thrown, performance.now());
+      return this.#took(w.exchangeFailed(this.#handle, thrown, performance.now()));
     }
     // A `fetch` of the host's own may have aborted the caller's signal as it was called: its
     // promise, now abandoned, must not reject unhandled.
@@ -482,7 +490,7 @@ class Run {
       if (typeof text !== "function") throw "the response has no text()";
       body = await text.call(response);
     } catch (thrown) {
-      return seq === this.#seq ? w.exchangeFailed(this.#handle, thrown, performance.now()) : STALE;
+      return seq === this.#seq ? this.#took(w.exchangeFailed(this.#handle, thrown, performance.now())) : STALE;
     }
     if (seq !== this.#seq) return STALE;
     const now = performance.now();
@@ -490,7 +498,7 @@ class Run {
     const code = typeof status === "number" ? status : 0;
     const next = w.exchanged(this.#handle, code, retryAfterMs, retryAfter, typeof body === "string" ? body : "", now);
     this.#output = w.takeOutput();
-    return next;
+    return this.#took(next);
   }
 
   /** Adopts a promise or thenable without `Promise.resolve` on it: a throwing `then` is broken. */
@@ -509,12 +517,16 @@ class Run {
         }
       });
     } catch (thrown) {
-      return seq === this.#seq ? this.#w.fail(this.#handle, thrown, broken, performance.now()) : STALE;
+      return seq === this.#seq ? this.#took(this.#w.fail(this.#handle, thrown, broken, performance.now())) : STALE;
     }
-    return seq === this.#seq ? this.#answered(settled) : STALE;
+    return seq === this.#seq ? this.#answered(settled, seq) : STALE;
   }
 
-  #answered(value: unknown): number {
+  /**
+   * The call answered `value`. Its getters run here and in the bindings, and may stop the run
+   * (a caller's signal aborted from one): the answer is then stale, never applied.
+   */
+  #answered(value: unknown, seq = this.#seq): number {
     const now = performance.now();
     this.#answeredAt = now;
     let plain = plainOutput(value);
@@ -525,21 +537,23 @@ class Run {
         // A getter threw: the bindings read it again and report an invalid output.
         plain = false;
       }
+    } else {
+      try {
+        this.#output = (value as { output?: unknown }).output;
+      } catch {
+        // Unreadable: the machine reports it as an invalid output.
+      }
     }
-    if (plain) return this.#w.succeed(this.#handle, now);
-    try {
-      this.#output = (value as { output?: unknown }).output;
-    } catch {
-      // Unreadable: the machine reports it as an invalid output.
-    }
-    return this.#w.succeedWith(this.#handle, value, now);
+    if (this.#pendingStop !== undefined) return this.#takeStop();
+    if (seq !== this.#seq) return STALE;
+    return this.#took(plain ? this.#w.succeed(this.#handle, now) : this.#w.succeedWith(this.#handle, value, now));
   }
 
   #wait(): Promise<number> {
     const ms = this.#w.waitMs(this.#handle);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const woke = new Promise<number>((resolve) => {
-      timer = setTimeout(() => resolve(this.#w.wake(this.#handle, performance.now())), delay(ms));
+      timer = setTimeout(() => resolve(this.#took(this.#w.wake(this.#handle, performance.now()))), delay(ms));
     });
     const code = this.#interruptible(woke, 0);
     return Promise.resolve(code).then((c) => {
@@ -548,23 +562,41 @@ class Run {
     });
   }
 
-  #result(code: number): RunResult {
+  /**
+   * `code`, the answer of a wasm input. When it ends the run, what the bindings left for the
+   * run to read (usage, cost, message, or the error) is read now: another run's input could
+   * replace it before this run's `drive` wakes up.
+   */
+  #took(code: number): number {
+    const kind = code & 7;
+    if (kind < DONE || this.#final !== undefined) return code;
+    this.#final = code;
     const w = this.#w;
-    let usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
-    let costUsd: number | null = null;
-    if (code & HAS_SPEND) {
-      usage = { promptTokens: w.lastTokens(0), completionTokens: w.lastTokens(1), totalTokens: w.lastTokens(2) };
-      const cost = w.lastCost();
-      costUsd = Number.isNaN(cost) ? null : cost;
-    }
+    if (kind === DONE) {
+      if (code & HAS_SPEND) {
+        this.#usage = { promptTokens: w.lastTokens(0), completionTokens: w.lastTokens(1), totalTokens: w.lastTokens(2) };
+        const cost = w.lastCost();
+        this.#costUsd = Number.isNaN(cost) ? null : cost;
+      }
+      if (code & HAS_MESSAGE) this.#message = w.lastMessage();
+    } else this.#raw = w.lastError() as Record<string, unknown>;
+    return code;
+  }
+
+  /** Reads a run's first action (`begin`'s): see `#took`. */
+  took(code: number): number {
+    return this.#took(code);
+  }
+
+  #result(code: number): RunResult {
     return {
       output: this.#output,
       toolName: this.#tools[(code >>> 3) & 0x3ff]![0],
       attempts: code >>> 16,
       cached: false,
-      usage,
-      costUsd,
-      message: code & HAS_MESSAGE ? w.lastMessage() : null,
+      usage: this.#usage,
+      costUsd: this.#costUsd,
+      message: this.#message,
       traceId: this.#traceId,
       requestId: this.#requestId,
       // A run ends when its last call answers (`succeed` was given that time).
@@ -573,7 +605,7 @@ class Run {
   }
 
   #error(code: number): unknown {
-    const raw = this.#w.lastError() as Record<string, unknown>;
+    const raw = this.#raw ?? {};
     raw.traceId = this.#traceId;
     raw.requestId = this.#requestId;
     if (code & KEEP_OUTPUT) raw.output = this.#output;

@@ -174,3 +174,46 @@ test("options of ids and a signal only are read by the driver and checked as the
   caller.abort();
   assert.deepEqual(await stopped, ["aborted", "r-6"]);
 });
+
+test("concurrent runs each read their own outcome, whatever ran between their last step and their answer", async () => {
+  const signal = new AbortController().signal;
+  const o = new ReliableOrchestrator({
+    tools: {
+      t: { execute: async (q) => { if (q.startsWith("fail")) throw Object.assign(new Error(q), { status: 400 }); return { output: q, usage: { promptTokens: q.length, completionTokens: 1 } }; } },
+    },
+    defaultTools: ["t"],
+  });
+  const runs = ["fail-a", "ok-bb", "fail-ccc", "ok-dddd"].map((q) => o.run(q, { signal }).then((r) => ["ok", r.output, r.usage.promptTokens], (e) => ["error", e.message, e.code]));
+  const outcomes = await Promise.all(runs);
+  assert.deepEqual(outcomes[1], ["ok", "ok-bb", 5]);
+  assert.deepEqual(outcomes[3], ["ok", "ok-dddd", 7]);
+  assert.match(outcomes[0][1], /fail-a/);
+  assert.match(outcomes[2][1], /fail-ccc/);
+});
+
+test("a listener that aborts the run's own signal mid-run: the run is aborted, with its error", async () => {
+  const c = new AbortController();
+  const o = new ReliableOrchestrator({
+    tools: { t: { execute: async () => { throw Object.assign(new Error("busy"), { status: 503 }); } } },
+    defaultTools: ["t"],
+    reliability: { retryPolicy: { maxAttempts: 3, initialDelay: 0.01, maxDelay: 5, jitter: 0 } },
+    onEvent: (e) => { if (e.type === "retry") c.abort(); },
+  });
+  const e = await o.run("q", { signal: c.signal, requestId: "r-9" }).then(() => "ran", (x) => x);
+  assert.deepEqual([e.code, e.requestId], ["aborted", "r-9"]);
+});
+
+test("an output getter that stops the run and starts another: neither run gets the other's answer", async () => {
+  const c = new AbortController();
+  let other;
+  const o = new ReliableOrchestrator({
+    tools: {
+      a: { execute: async () => ({ output: 1, get usage() { c.abort(); other = o.run("b", { toolName: "b" }); return undefined; } }) },
+      b: { execute: () => new Promise((resolve) => setTimeout(() => resolve({ output: "b" }), 30)) },
+    },
+    defaultTools: ["a"],
+  });
+  const first = await o.run("a", { signal: c.signal }).then(() => "ran", (e) => e.code);
+  assert.equal(first, "aborted");
+  assert.equal((await other).output, "b");
+});

@@ -63,19 +63,23 @@ impl WasmOrchestrator {
 
     /// Ends the call with `answer`, read by its tool: the action that follows.
     fn exchange_answered(&self, handle: u32, answer: Result<HttpResponse, HttpError>, now: f64) -> u32 {
-        let read = self.driven.borrow_mut().slot(handle).and_then(|s| s.read.take());
-        let Some(read) = read else {
+        let read = self
+            .driven
+            .borrow_mut()
+            .slot(handle)
+            .and_then(|s| Some((s.read.take()?, s.serial)));
+        let Some((read, serial)) = read else {
             return pack(FAIL, 0, 0, 0);
         };
         match read(answer) {
             Ok(out) => {
                 self.driven.borrow_mut().output = out.output.0;
-                self.step(handle, |_, s| {
+                self.step_of(handle, Some(serial), |_, s| {
                     s.message = out.message;
                     s.machine.succeeded(now, out.usage, out.cost_usd)
                 })
             }
-            Err(error) => self.step(handle, |o, s| failed(o, s, now, error)),
+            Err(error) => self.step_of(handle, Some(serial), |o, s| failed(o, s, now, error)),
         }
     }
 }
@@ -112,6 +116,7 @@ impl WasmOrchestrator {
     /// its own.
     pub fn exchange(&self, handle: u32, request: JsValue, ids: Option<String>, now: f64) -> JsValue {
         let ids = ids.and_then(|ids| ids.split_once('\n').map(|(t, r)| (t.to_owned(), r.to_owned())));
+        let serial = self.serial(handle);
         let Some((call, ctx)) = self.exchange_call(handle, ids) else {
             return JsValue::from(pack(FAIL, 0, 0, 0));
         };
@@ -122,9 +127,15 @@ impl WasmOrchestrator {
         let exchange = exchanging.exchange(&JsPayload(request), &call.options, &ctx);
         let request = match exchange.request {
             Ok(request) => request,
-            Err(error) => return JsValue::from(self.step(handle, |o, s| failed(o, s, now, error))),
+            Err(error) => return JsValue::from(self.step_of(handle, serial, |o, s| failed(o, s, now, error))),
         };
-        match self.driven.borrow_mut().slot(handle) {
+        // The request's getters may have ended this run (and begun another in its slot).
+        match self
+            .driven
+            .borrow_mut()
+            .slot(handle)
+            .filter(|s| Some(s.serial) == serial)
+        {
             Some(slot) => slot.read = Some(exchange.read),
             None => return JsValue::from(pack(FAIL, 0, 0, 0)),
         }
@@ -156,7 +167,13 @@ impl WasmOrchestrator {
     /// Input: `fetch` or the body's read threw or rejected with `thrown`.
     #[wasm_bindgen(js_name = exchangeFailed)]
     pub fn exchange_failed(&self, handle: u32, thrown: JsValue, now: f64) -> u32 {
-        self.exchange_answered(handle, Err(fetch::network(&thrown)), now)
+        // Described (its getters run) before the call's reading is taken from the slot.
+        let serial = self.serial(handle);
+        let error = fetch::network(&thrown);
+        if self.serial(handle) != serial {
+            return pack(FAIL, 0, 0, 0);
+        }
+        self.exchange_answered(handle, Err(error), now)
     }
 
     /// The output of the built-in call that answered last (taken once).

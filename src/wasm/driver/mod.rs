@@ -42,12 +42,35 @@ impl WasmOrchestrator {
         let mut events = None;
         let code = self.step_quietly(handle, input, &mut events);
         if let Some((ids, events)) = events {
-            // What this run left for the driver to read, kept from runs the listener makes.
-            let kept = self.driven.borrow_mut().take_last();
+            // A run that ended left its outcome for the driver to read as soon as this
+            // returns: kept from the runs the listener may end meanwhile.
+            let ended = code & 7 >= DONE;
+            let kept = ended.then(|| self.driven.borrow_mut().take_last());
             self.inner.emit_events(ids.as_ref(), events);
-            self.driven.borrow_mut().put_last(kept);
+            if let Some(kept) = kept {
+                self.driven.borrow_mut().put_last(kept);
+            }
         }
         code
+    }
+
+    /// Which run holds `handle` now (see [`Slot::serial`]).
+    fn serial(&self, handle: u32) -> Option<u32> {
+        self.driven.borrow_mut().slot(handle).map(|s| s.serial)
+    }
+
+    /// [`Self::step`] if `handle` still holds run `serial`, read before user
+    /// code ran; else a stale input, answered as a run that is no more.
+    fn step_of(
+        &self,
+        handle: u32,
+        serial: Option<u32>,
+        input: impl FnOnce(&Orchestrator<JsPayload>, &mut Slot) -> Action,
+    ) -> u32 {
+        if serial.is_none() || self.serial(handle) != serial {
+            return pack(FAIL, 0, 0, 0);
+        }
+        self.step(handle, input)
     }
 
     fn step_quietly(
@@ -194,6 +217,7 @@ impl WasmOrchestrator {
             wait_ms: 0.0,
             message: None,
             read: None,
+            serial: 0,
         };
         self.driven
             .borrow_mut()
@@ -301,9 +325,10 @@ impl WasmOrchestrator {
     /// message (read and checked here), or is not plainly `{ output }`.
     #[wasm_bindgen(js_name = succeedWith)]
     pub fn succeed_with(&self, handle: u32, value: JsValue, now: f64) -> u32 {
+        let serial = self.serial(handle);
         let name = self.call_tool_name(handle);
         let read = output_from_js(&name, value);
-        self.step(handle, |o, s| match read {
+        self.step_of(handle, serial, |o, s| match read {
             Ok(out) => {
                 s.message = out.message;
                 s.machine.succeeded(now, out.usage, out.cost_usd)
@@ -316,13 +341,14 @@ impl WasmOrchestrator {
     /// promise's `then` threw).
     pub fn fail(&self, handle: u32, thrown: JsValue, broken: bool, now: f64) -> u32 {
         // Classified (reading the thrown value's properties) before the table is borrowed.
+        let serial = self.serial(handle);
         let error = if broken {
             let message = format!("its promise is broken: {}", describe(&thrown));
             ToolError::invalid_output(&self.call_tool_name(handle), message).with_retryable(false)
         } else {
             tool_error_from_js(thrown)
         };
-        self.step(handle, |o, s| failed(o, s, now, error))
+        self.step_of(handle, serial, |o, s| failed(o, s, now, error))
     }
 
     /// Input: the call passed its attempt timeout.

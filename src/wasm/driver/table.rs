@@ -50,6 +50,10 @@ pub struct Slot {
     pub message: Option<Value>,
     /// A built-in tool's call under way: how its answer is read.
     pub read: Option<ReadAnswer<JsPayload>>,
+    /// Which run holds the slot (set by [`Driven::insert`]): an input read
+    /// after user code ran, which may have ended the run and begun another
+    /// in its slot, is applied only to the same run.
+    pub serial: u32,
 }
 
 impl Slot {
@@ -88,6 +92,8 @@ pub struct Driven {
     pub last: Last,
     /// The output of the built-in call that answered last, for the driver to take.
     pub output: JsValue,
+    /// The serial of the last run inserted.
+    serials: u32,
     /// The options `begin` read for a run it handed to the Rust driver, with
     /// the object they came from: `run` right after takes them instead of
     /// reading the object again.
@@ -175,7 +181,9 @@ impl Driven {
         js_sys::Object::is(&handed.raw, raw).then_some(handed.parsed)
     }
 
-    pub fn insert(&mut self, slot: Slot) -> Option<u32> {
+    pub fn insert(&mut self, mut slot: Slot) -> Option<u32> {
+        self.serials = self.serials.wrapping_add(1);
+        slot.serial = self.serials;
         let index = match self.free.pop() {
             Some(i) => i,
             None if self.slots.len() < MAX_RUNS => {
