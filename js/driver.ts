@@ -87,10 +87,13 @@ function read<T>(get: () => T): T | undefined {
   }
 }
 
-/** Keeps an abandoned promise's rejection from going unhandled (only a native one: no user code runs). */
+/**
+ * Keeps an abandoned promise's rejection from going unhandled: only an untouched native one
+ * (`nativePromise`: no own `constructor`), so that `then` runs no user code.
+ */
 function abandon(value: unknown): void {
   try {
-    if (value instanceof Promise && Object.getPrototypeOf(value) === Promise.prototype) promiseThen.call(value, undefined, () => {});
+    if (nativePromise(value, promiseThen)) promiseThen.call(value, undefined, () => {});
   } catch {
     // A Proxy's trap threw: nothing more can be done for it.
   }
