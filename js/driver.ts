@@ -271,7 +271,7 @@ class Run {
     const name = reason === 3 ? "the run's time budget ran out" : "the run timed out";
     this.#deadline = setTimeout(() => {
       this.#deadline = undefined;
-      this.#end(() => this.#took(this.#w.stop(this.#handle, reason, performance.now())), stopError("TimeoutError", name));
+      this.#end(() => this.took(this.#w.stop(this.#handle, reason, performance.now())), stopError("TimeoutError", name));
     }, delay(at - performance.now()));
   }
 
@@ -284,7 +284,7 @@ class Run {
     this.#signal = signal;
     const abort = () => {
       this.#onAbort = undefined;
-      this.#end(() => this.#took(this.#w.stop(this.#handle, 1, performance.now())), stopError("AbortError", "the run was aborted"));
+      this.#end(() => this.took(this.#w.stop(this.#handle, 1, performance.now())), stopError("AbortError", "the run was aborted"));
     };
     try {
       signal.addEventListener("abort", abort, { once: true });
@@ -292,11 +292,11 @@ class Run {
       // Fired while the run was planned (a request getter aborted it): stop now.
       if (signal.aborted !== false) {
         this.#unfollow();
-        return this.#took(this.#w.stop(this.#handle, 1, performance.now()));
+        return this.took(this.#w.stop(this.#handle, 1, performance.now()));
       }
       return first;
     } catch {
-      return this.#took(this.#w.stop(this.#handle, 1, performance.now()));
+      return this.took(this.#w.stop(this.#handle, 1, performance.now()));
     }
   }
 
@@ -356,7 +356,7 @@ class Run {
             try {
               settled = await promise;
             } catch (thrown) {
-              code = this.#took(this.#w.fail(this.#handle, thrown, false, performance.now()));
+              code = this.took(this.#w.fail(this.#handle, thrown, false, performance.now()));
               continue;
             }
             code = this.#answered(settled);
@@ -380,7 +380,7 @@ class Run {
       this.#interrupt = resolve;
       if (timeoutMs > 0) {
         timer = setTimeout(() => {
-          this.#end(() => this.#took(this.#w.timedOut(this.#handle, performance.now())), stopError("TimeoutError", "the attempt timed out"));
+          this.#end(() => this.took(this.#w.timedOut(this.#handle, performance.now())), stopError("TimeoutError", "the attempt timed out"));
         }, delay(timeoutMs));
       }
     });
@@ -405,7 +405,7 @@ class Run {
       value = tool[2]!.call(tool[1], this.#request, options, ctx);
     } catch (thrown) {
       if (this.#pendingStop !== undefined) return this.#takeStop();
-      return this.#took(w.fail(this.#handle, thrown, false, performance.now()));
+      return this.took(w.fail(this.#handle, thrown, false, performance.now()));
     }
     if (this.#pendingStop !== undefined) {
       abandon(value);
@@ -416,7 +416,7 @@ class Run {
       try {
         then = (value as { then?: unknown }).then;
       } catch (thrown) {
-        return this.#took(w.fail(this.#handle, thrown, true, performance.now()));
+        return this.took(w.fail(this.#handle, thrown, true, performance.now()));
       }
       if (typeof then !== "function") return this.#answered(value);
       const native = nativePromise(value, then);
@@ -440,21 +440,21 @@ class Run {
     const timeoutMs = code & HAS_TIMEOUT ? w.callTimeout(this.#handle) : 0;
     const ids = this.#ownIds ? undefined : `${this.#traceId}\n${this.#requestId}`;
     const args = w.exchange(this.#handle, this.#request, ids, performance.now());
-    if (typeof args === "number") return this.#took(args);
+    if (typeof args === "number") return this.took(args);
     const [url, init] = JSON.parse(args as string) as [string, RequestInit];
     this.#ctx = undefined;
-    if (timeoutMs > 0 || this.#deadline !== undefined || this.#signal !== undefined) {
-      if (timeoutMs === 0 && this.#deadline === undefined && realSignal(this.#signal!)) {
-        // Only the caller's signal can end the call: `fetch` follows it itself.
-        init.signal = this.#signal!;
-      } else {
-        const ctx = new LazyToolContext(this.#traceId, this.#requestId, code >>> 16, name, "", undefined);
-        this.#ctx = ctx;
-        try {
-          init.signal = ctx.signal;
-        } catch {
-          // No AbortController on this host: the request goes uncancellable, the run still stops.
-        }
+    const timed = timeoutMs > 0 || this.#deadline !== undefined;
+    if (!timed && this.#signal !== undefined && realSignal(this.#signal)) {
+      // Only the caller's signal can end the call: `fetch` follows it itself.
+      init.signal = this.#signal;
+    } else if (timed || this.#signal !== undefined) {
+      // A controller of ours, aborted by `#end`.
+      const ctx = new LazyToolContext(this.#traceId, this.#requestId, code >>> 16, name, "", undefined);
+      this.#ctx = ctx;
+      try {
+        init.signal = ctx.signal;
+      } catch {
+        // No AbortController on this host: the request goes uncancellable, the run still stops.
       }
     }
     // A request getter may have aborted the caller's signal while wasm read it: nothing is sent.
@@ -462,11 +462,11 @@ class Run {
     let sent: unknown;
     try {
       const fetch = globalThis.fetch;
-      if (typeof fetch !== "function") return this.#took(w.exchangeFailed(this.#handle, "this host has no fetch", performance.now()));
+      if (typeof fetch !== "function") return this.took(w.exchangeFailed(this.#handle, "this host has no fetch", performance.now()));
       sent = fetch.call(globalThis, url, init);
     } catch (thrown) {
       if (this.#pendingStop !== undefined) return this.#takeStop();
-      return this.#took(w.exchangeFailed(this.#handle, thrown, performance.now()));
+      return this.took(w.exchangeFailed(this.#handle, thrown, performance.now()));
     }
     // A `fetch` of the host's own may have aborted the caller's signal as it was called: its
     // promise, now abandoned, must not reject unhandled.
@@ -493,7 +493,7 @@ class Run {
       if (typeof text !== "function") throw "the response has no text()";
       body = await text.call(response);
     } catch (thrown) {
-      return seq === this.#seq ? this.#took(w.exchangeFailed(this.#handle, thrown, performance.now())) : STALE;
+      return seq === this.#seq ? this.took(w.exchangeFailed(this.#handle, thrown, performance.now())) : STALE;
     }
     if (seq !== this.#seq) return STALE;
     const now = performance.now();
@@ -501,7 +501,7 @@ class Run {
     const code = typeof status === "number" ? status : 0;
     const next = w.exchanged(this.#handle, code, retryAfterMs, retryAfter, typeof body === "string" ? body : "", now);
     this.#output = w.takeOutput();
-    return this.#took(next);
+    return this.took(next);
   }
 
   /** Adopts a promise or thenable without `Promise.resolve` on it: a throwing `then` is broken. */
@@ -520,7 +520,7 @@ class Run {
         }
       });
     } catch (thrown) {
-      return seq === this.#seq ? this.#took(this.#w.fail(this.#handle, thrown, broken, performance.now())) : STALE;
+      return seq === this.#seq ? this.took(this.#w.fail(this.#handle, thrown, broken, performance.now())) : STALE;
     }
     return seq === this.#seq ? this.#answered(settled, seq) : STALE;
   }
@@ -533,30 +533,22 @@ class Run {
     const now = performance.now();
     this.#answeredAt = now;
     let plain = plainOutput(value);
-    if (plain) {
-      try {
-        this.#output = (value as { output: unknown }).output;
-      } catch {
-        // A getter threw: the bindings read it again and report an invalid output.
-        plain = false;
-      }
-    } else {
-      try {
-        this.#output = (value as { output?: unknown }).output;
-      } catch {
-        // Unreadable: the machine reports it as an invalid output.
-      }
+    try {
+      this.#output = (value as { output?: unknown }).output;
+    } catch {
+      // A getter threw: the bindings read it again and report an invalid output.
+      plain = false;
     }
     if (this.#pendingStop !== undefined) return this.#takeStop();
     if (seq !== this.#seq) return STALE;
-    return this.#took(plain ? this.#w.succeed(this.#handle, now) : this.#w.succeedWith(this.#handle, value, now));
+    return this.took(plain ? this.#w.succeed(this.#handle, now) : this.#w.succeedWith(this.#handle, value, now));
   }
 
   #wait(): Promise<number> {
     const ms = this.#w.waitMs(this.#handle);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const woke = new Promise<number>((resolve) => {
-      timer = setTimeout(() => resolve(this.#took(this.#w.wake(this.#handle, performance.now()))), delay(ms));
+      timer = setTimeout(() => resolve(this.took(this.#w.wake(this.#handle, performance.now()))), delay(ms));
     });
     const code = this.#interruptible(woke, 0);
     return Promise.resolve(code).then((c) => {
@@ -568,9 +560,9 @@ class Run {
   /**
    * `code`, the answer of a wasm input. When it ends the run, what the bindings left for the
    * run to read (usage, cost, message, or the error) is read now: another run's input could
-   * replace it before this run's `drive` wakes up.
+   * replace it before this run's `drive` wakes up. The driver passes `begin`'s first action.
    */
-  #took(code: number): number {
+  took(code: number): number {
     const kind = code & 7;
     if (kind < DONE || this.#final !== undefined) return code;
     this.#final = code;
@@ -584,11 +576,6 @@ class Run {
       if (code & HAS_MESSAGE) this.#message = w.lastMessage();
     } else this.#raw = w.lastError() as Record<string, unknown>;
     return code;
-  }
-
-  /** Reads a run's first action (`begin`'s): see `#took`. */
-  took(code: number): number {
-    return this.#took(code);
   }
 
   #result(code: number): RunResult {

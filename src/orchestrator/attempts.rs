@@ -191,7 +191,8 @@ async fn stream_rest<V: Payload>(
 
 /// The machine for this run: the candidates with their providers and estimates.
 fn machine_for<V: Payload>(ctx: &RunContext<V>, request: &V, candidates: &[PlanEntry]) -> RunMachine {
-    let steps = super::driven::steps_of(&ctx.inner, request, candidates, &|_| true).unwrap_or_default();
+    let steps =
+        super::driven::steps_of(&ctx.inner, request, candidates, &|_| true).map_or_else(Vec::new, |(steps, _)| steps);
     RunMachine::new(steps, ctx.spend.clone(), ctx.limits, ctx.inner.events.is_some())
 }
 

@@ -57,15 +57,16 @@ pub(super) fn limits_of<V>(
     }
 }
 
-/// The machine's view of `candidates`: providers and estimates; `None` when
-/// a step is not `drivable` (every step is checked before any estimate is
+/// The machine's view of `candidates`: providers and estimates, and whether
+/// no estimate read the request (the plan may then be shared); `None` when a
+/// step is not `drivable` (every step is checked before any estimate is
 /// made: a built-in tool's reads the whole request).
 pub(super) fn steps_of<V: Payload>(
     inner: &Inner<V>,
     request: &V,
     candidates: &[PlanEntry],
     drivable: &dyn Fn(&Step) -> bool,
-) -> Option<Vec<Step>> {
+) -> Option<(Vec<Step>, bool)> {
     // Every candidate names a registered tool (checked when the orchestrator is built, and
     // for an explicit `toolName` when the run is planned), so steps and candidates align.
     let found: Vec<_> = candidates
@@ -77,13 +78,15 @@ pub(super) fn steps_of<V: Payload>(
         return None;
     }
     let mut steps = Vec::with_capacity(found.len());
+    let mut fixed = true;
     for (entry, (step, tool)) in found {
         let mut step = step.clone();
         step.rule.clone_from(&entry.rule);
         step.estimate = tool.estimate(request, &entry.options);
+        fixed &= !tool.estimate_reads_request();
         steps.push(step);
     }
-    Some(steps)
+    Some((steps, fixed))
 }
 
 impl<V: Payload> Inner<V> {
@@ -169,14 +172,10 @@ impl<V: Payload> Orchestrator<V> {
         } else {
             self.candidates(request, options.tool_name.as_deref(), options.tool_options.as_ref())?
         };
-        let Some(steps) = steps_of(inner, request, &candidates, drivable) else {
+        // A plan is shared only when no step's estimate read this request.
+        let Some((steps, fixed)) = steps_of(inner, request, &candidates, drivable) else {
             return Ok(None);
         };
-        // A plan is shared only when no step's estimate read this request.
-        let fixed = candidates.iter().all(|c| {
-            let tool = inner.steps.get(&c.tool_name);
-            tool.is_some_and(|(_, t)| !t.estimate_reads_request())
-        });
         let prepared = Prepared {
             candidates: candidates.into(),
             steps: steps.into(),

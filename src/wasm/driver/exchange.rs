@@ -61,25 +61,33 @@ impl WasmOrchestrator {
         Some((ExchangeCall { tool, options }, ctx))
     }
 
-    /// Ends the call with `answer`, read by its tool: the action that follows.
-    fn exchange_answered(&self, handle: u32, answer: Result<HttpResponse, HttpError>, now: f64) -> u32 {
+    /// Ends the call of run `serial` with `answer`, read by its tool: the
+    /// action that follows (a stale input if `handle` holds another run now).
+    fn exchange_answered(
+        &self,
+        handle: u32,
+        serial: Option<u32>,
+        answer: Result<HttpResponse, HttpError>,
+        now: f64,
+    ) -> u32 {
         let read = self
             .driven
             .borrow_mut()
             .slot(handle)
-            .and_then(|s| Some((s.read.take()?, s.serial)));
-        let Some((read, serial)) = read else {
+            .filter(|s| Some(s.serial) == serial)
+            .and_then(|s| s.read.take());
+        let Some(read) = read else {
             return pack(FAIL, 0, 0, 0);
         };
         match read(answer) {
             Ok(out) => {
                 self.driven.borrow_mut().output = out.output.0;
-                self.step_of(handle, Some(serial), |_, s| {
+                self.step_of(handle, serial, |_, s| {
                     s.message = out.message;
                     s.machine.succeeded(now, out.usage, out.cost_usd)
                 })
             }
-            Err(error) => self.step_of(handle, Some(serial), |o, s| failed(o, s, now, error)),
+            Err(error) => self.step_of(handle, serial, |o, s| failed(o, s, now, error)),
         }
     }
 }
@@ -161,7 +169,8 @@ impl WasmOrchestrator {
             .collect();
         // Clamped as the Rust driver's `fetch` client clamps it (`NaN` is no status).
         let status = status.clamp(0.0, 999.0) as u16;
-        self.exchange_answered(handle, Ok(HttpResponse { status, headers, body }), now)
+        let serial = self.serial(handle);
+        self.exchange_answered(handle, serial, Ok(HttpResponse { status, headers, body }), now)
     }
 
     /// Input: `fetch` or the body's read threw or rejected with `thrown`.
@@ -170,10 +179,7 @@ impl WasmOrchestrator {
         // Described (its getters run) before the call's reading is taken from the slot.
         let serial = self.serial(handle);
         let error = fetch::network(&thrown);
-        if self.serial(handle) != serial {
-            return pack(FAIL, 0, 0, 0);
-        }
-        self.exchange_answered(handle, Err(error), now)
+        self.exchange_answered(handle, serial, Err(error), now)
     }
 
     /// The output of the built-in call that answered last (taken once).
