@@ -163,8 +163,9 @@ thread_local! {
     /// symbols, bigints and non-plain objects (`Map`, `Set`, typed arrays,
     /// class instances) become a marker (JSON would drop them, or write `{}`),
     /// so validation sees what was given and names the field.
-    static STRICT_REPLACER: Closure<dyn FnMut(JsValue, JsValue) -> JsValue> =
-        Closure::new(|_key: JsValue, value: JsValue| strict_value(value));
+    /// (Its answer is a `Result` for the reason [`super::Returned`] is.)
+    static STRICT_REPLACER: Closure<dyn FnMut(JsValue, JsValue) -> super::Returned> =
+        Closure::new(|_key: JsValue, value: JsValue| Ok(strict_value(value)));
 }
 
 fn marker(kind: &str) -> JsValue {

@@ -27,6 +27,15 @@ use wasm_bindgen::JsValue;
 
 pub use js_value::JsPayload;
 
+/// What an export hands JS: always `Ok`, a `Result` only so that wasm-bindgen returns it as
+/// several wasm results rather than one `externref`. V8 11 (Node 18 and 20) inlines a call of
+/// a wasm export that returns a single `externref` into optimised JS; when that call runs JS
+/// that invalidates the caller's code (a field's type changing), the deopt on its return hits
+/// `UNREACHABLE` in `Deoptimizer::DoComputeBuiltinContinuation` and the process aborts
+/// (`tests/js/load.test.mjs` did, about one run in ten). Calls with several results are never
+/// inlined. `tests/js/exports.test.mjs` checks that no export returns a lone `externref`.
+pub type Returned<T = JsValue> = Result<T, JsValue>;
+
 use crate::orchestrator::Orchestrator;
 use crate::platform::{AbortSignal, ChunkSink};
 use signal::SignalBridge;
@@ -69,16 +78,21 @@ impl WasmOrchestrator {
     }
 
     /// Plans and runs `request`; resolves with the result object.
-    pub fn run(&self, request: JsValue, options: JsValue) -> js_sys::Promise {
-        self.spawn(request, options, None)
+    pub fn run(&self, request: JsValue, options: JsValue) -> Returned<js_sys::Promise> {
+        Ok(self.spawn(request, options, None))
     }
 
     /// Plans and runs `request` as a stream: `onChunk(text)` gets each piece
     /// of the answer as it arrives; resolves with the result (`output` the
     /// whole text).
     #[wasm_bindgen(js_name = runStream)]
-    pub fn run_stream(&self, request: JsValue, options: JsValue, on_chunk: js_sys::Function) -> js_sys::Promise {
-        self.spawn(request, options, Some(on_chunk))
+    pub fn run_stream(
+        &self,
+        request: JsValue,
+        options: JsValue,
+        on_chunk: js_sys::Function,
+    ) -> Returned<js_sys::Promise> {
+        Ok(self.spawn(request, options, Some(on_chunk)))
     }
 }
 
@@ -126,8 +140,8 @@ impl ChunkSink for JsChunks {
 impl WasmOrchestrator {
     /// Every provider's breaker: `{ [provider]: { state, failures, ... } }`.
     #[wasm_bindgen(js_name = circuitStates)]
-    pub fn circuit_states(&self) -> JsValue {
-        convert::json_object(&self.inner.circuit_states())
+    pub fn circuit_states(&self) -> Returned {
+        Ok(convert::json_object(&self.inner.circuit_states()))
     }
 
     /// A dry run of planning: the tools the rules pick for `request`, in
@@ -149,8 +163,8 @@ impl WasmOrchestrator {
 
     /// Breaker state as a plain object with wall-clock times.
     #[wasm_bindgen(js_name = exportState)]
-    pub fn export_state(&self) -> JsValue {
-        convert::json_to_js(&self.inner.export_state())
+    pub fn export_state(&self) -> Returned {
+        Ok(convert::json_to_js(&self.inner.export_state()))
     }
 
     /// Restores exported breaker state; what cannot be used is reported as

@@ -26,8 +26,8 @@ fn orchestrator(config_body: &str) -> WasmOrchestrator {
         .expect("config accepted")
 }
 
-async fn settle(promise: Promise) -> Result<JsValue, JsValue> {
-    JsFuture::from(promise).await
+async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise?).await
 }
 
 fn options(body: &str) -> JsValue {
@@ -276,13 +276,13 @@ async fn breaker_states_and_export_import() {
     );
     let r = settle(o.run(JsValue::NULL, JsValue::UNDEFINED)).await.unwrap();
     assert_eq!(get(&r, "toolName").as_string().as_deref(), Some("b"));
-    let states = o.circuit_states();
+    let states = o.circuit_states().unwrap();
     assert_eq!(get(&states, "openai.state").as_string().as_deref(), Some("open"));
     assert!(
         get(&states, "anthropic.openedAt").is_null(),
         "None is null, not undefined"
     );
-    let exported = o.export_state();
+    let exported = o.export_state().unwrap();
     assert_eq!(
         get(&exported, "breakers.openai.state").as_string().as_deref(),
         Some("open")
@@ -292,7 +292,7 @@ async fn breaker_states_and_export_import() {
     );
     other.import_state(exported);
     assert_eq!(
-        get(&other.circuit_states(), "openai.state").as_string().as_deref(),
+        get(&other.circuit_states().unwrap(), "openai.state").as_string().as_deref(),
         Some("open")
     );
     other.import_state(js("return 'garbage';"));
@@ -311,7 +311,7 @@ async fn post_fault(fault: &str) {
         "return fetch('{}/__mock/faults', {{ method: 'POST', body: JSON.stringify({fault}) }}).then(r => r.json());",
         mock_url()
     );
-    settle(js(&body).into()).await.expect("fault queued");
+    settle(Ok(js(&body).into())).await.expect("fault queued");
 }
 
 #[wasm_bindgen_test]

@@ -11,7 +11,7 @@ use wasm_bindgen::JsValue;
 
 use super::super::fetch;
 use super::super::js_value::JsPayload;
-use super::super::WasmOrchestrator;
+use super::super::{Returned, WasmOrchestrator};
 use super::failed;
 use super::table::{pack, HostTool, FAIL};
 use crate::platform::{AbortSignal, HttpError, HttpRequest, HttpResponse, ToolContext};
@@ -122,20 +122,24 @@ impl WasmOrchestrator {
     /// number when the request cannot be built. `ids` (trace id and request
     /// id, joined by a newline) are the driver's, for a run without ids of
     /// its own.
-    pub fn exchange(&self, handle: u32, request: JsValue, ids: Option<String>, now: f64) -> JsValue {
+    pub fn exchange(&self, handle: u32, request: JsValue, ids: Option<String>, now: f64) -> Returned {
         let ids = ids.and_then(|ids| ids.split_once('\n').map(|(t, r)| (t.to_owned(), r.to_owned())));
         let serial = self.serial(handle);
         let Some((call, ctx)) = self.exchange_call(handle, ids) else {
-            return JsValue::from(pack(FAIL, 0, 0, 0));
+            return Ok(JsValue::from(pack(FAIL, 0, 0, 0)));
         };
         let Some(exchanging) = call.tool.exchanging() else {
-            return JsValue::from(pack(FAIL, 0, 0, 0));
+            return Ok(JsValue::from(pack(FAIL, 0, 0, 0)));
         };
         // The request is read (guarded, getters and all) with no borrow held.
         let exchange = exchanging.exchange(&JsPayload(request), &call.options, &ctx);
         let request = match exchange.request {
             Ok(request) => request,
-            Err(error) => return JsValue::from(self.step_of(handle, serial, |o, s| failed(o, s, now, error))),
+            Err(error) => {
+                return Ok(JsValue::from(
+                    self.step_of(handle, serial, |o, s| failed(o, s, now, error)),
+                ))
+            }
         };
         // The request's getters may have ended this run (and begun another in its slot).
         match self
@@ -145,9 +149,9 @@ impl WasmOrchestrator {
             .filter(|s| Some(s.serial) == serial)
         {
             Some(slot) => slot.read = Some(exchange.read),
-            None => return JsValue::from(pack(FAIL, 0, 0, 0)),
+            None => return Ok(JsValue::from(pack(FAIL, 0, 0, 0))),
         }
-        JsValue::from(fetch_args(&request))
+        Ok(JsValue::from(fetch_args(&request)))
     }
 
     /// Input: the response arrived: its status, the retry hints among its
@@ -184,7 +188,10 @@ impl WasmOrchestrator {
 
     /// The output of the built-in call that answered last (taken once).
     #[wasm_bindgen(js_name = takeOutput)]
-    pub fn take_output(&self) -> JsValue {
-        std::mem::replace(&mut self.driven.borrow_mut().output, JsValue::UNDEFINED)
+    pub fn take_output(&self) -> Returned {
+        Ok(std::mem::replace(
+            &mut self.driven.borrow_mut().output,
+            JsValue::UNDEFINED,
+        ))
     }
 }

@@ -8,7 +8,7 @@ use wasm_bindgen::JsValue;
 use super::super::convert;
 use super::super::errors::error_to_js;
 use super::super::js_value::from_json;
-use super::super::WasmOrchestrator;
+use super::super::{Returned, WasmOrchestrator};
 use super::table::HostTool;
 use crate::platform::AbortReason;
 use crate::trace::TraceIds;
@@ -17,14 +17,15 @@ use crate::trace::TraceIds;
 impl WasmOrchestrator {
     /// The current call's options (when its code says it has them).
     #[wasm_bindgen(js_name = toolOptions)]
-    pub fn tool_options(&self, handle: u32) -> JsValue {
+    pub fn tool_options(&self, handle: u32) -> Returned {
         let mut driven = self.driven.borrow_mut();
         let Some(slot) = driven.slot(handle) else {
-            return JsValue::UNDEFINED;
+            return Ok(JsValue::UNDEFINED);
         };
-        slot.entry()
+        Ok(slot
+            .entry()
             .and_then(|e| from_json(&e.options).ok())
-            .unwrap_or(JsValue::UNDEFINED)
+            .unwrap_or(JsValue::UNDEFINED))
     }
 
     /// The current call's attempt timeout, ms.
@@ -53,12 +54,12 @@ impl WasmOrchestrator {
     }
 
     /// The caller's signal of a run begun with one (bit 20 of `begin`).
-    pub fn signal(&self, handle: u32) -> JsValue {
+    pub fn signal(&self, handle: u32) -> Returned {
         let mut driven = self.driven.borrow_mut();
-        driven
+        Ok(driven
             .slot(handle)
             .and_then(|s| s.signal.clone())
-            .unwrap_or(JsValue::UNDEFINED)
+            .unwrap_or(JsValue::UNDEFINED))
     }
 
     /// A run's ids when they came from its options: `traceId` and `requestId`
@@ -74,9 +75,9 @@ impl WasmOrchestrator {
     /// The tools by index: `[name, this, execute]` for a JS tool, `[name]` for
     /// a built-in one the driver sends, `null` for one it hands over.
     #[wasm_bindgen(js_name = hostTools)]
-    pub fn host_tools(&self) -> js_sys::Array {
+    pub fn host_tools(&self) -> Returned<js_sys::Array> {
         let driven = self.driven.borrow();
-        driven
+        let tools = driven
             .tools
             .iter()
             .map(|tool| match tool {
@@ -86,7 +87,8 @@ impl WasmOrchestrator {
                 Some(HostTool::Exchange(name, _)) => JsValue::from(js_sys::Array::of1(&JsValue::from_str(name))),
                 None => JsValue::NULL,
             })
-            .collect::<js_sys::Array>()
+            .collect::<js_sys::Array>();
+        Ok(tools)
     }
 
     /// The last run to end: tokens `i` (0 prompt, 1 completion, 2 total).
@@ -109,16 +111,16 @@ impl WasmOrchestrator {
 
     /// The last run to end: the tool's message.
     #[wasm_bindgen(js_name = lastMessage)]
-    pub fn last_message(&self) -> JsValue {
+    pub fn last_message(&self) -> Returned {
         let message = self.driven.borrow_mut().last.message.take();
-        message.as_ref().map_or(JsValue::NULL, convert::json_to_js)
+        Ok(message.as_ref().map_or(JsValue::NULL, convert::json_to_js))
     }
 
     /// The last run to fail (or not begin): its error as a plain object.
     #[wasm_bindgen(js_name = lastError)]
-    pub fn last_error(&self) -> JsValue {
+    pub fn last_error(&self) -> Returned {
         let error = self.driven.borrow_mut().last.error.take();
-        error.map_or(JsValue::UNDEFINED, |e| error_to_js(&e).into())
+        Ok(error.map_or(JsValue::UNDEFINED, |e| error_to_js(&e).into()))
     }
 
     /// A `traceparent` for a call of the run with trace id `trace_id`.
