@@ -28,7 +28,7 @@ use wasm_bindgen::JsValue;
 pub use js_value::JsPayload;
 
 /// What an export hands JS: always `Ok`, a `Result` only so that wasm-bindgen returns it as
-/// several wasm results rather than one `externref`. V8 11 (Node 18 and 20) inlines a call of
+/// several wasm results rather than one `externref`. V8 11.3 (Node 20) inlines a call of
 /// a wasm export that returns a single `externref` into optimised JS; when that call runs JS
 /// that invalidates the caller's code (a field's type changing), the deopt on its return hits
 /// `UNREACHABLE` in `Deoptimizer::DoComputeBuiltinContinuation` and the process aborts

@@ -292,7 +292,9 @@ async fn breaker_states_and_export_import() {
     );
     other.import_state(exported);
     assert_eq!(
-        get(&other.circuit_states().unwrap(), "openai.state").as_string().as_deref(),
+        get(&other.circuit_states().unwrap(), "openai.state")
+            .as_string()
+            .as_deref(),
         Some("open")
     );
     other.import_state(js("return 'garbage';"));

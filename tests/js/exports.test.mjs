@@ -1,4 +1,4 @@
-// No function the wasm module exports returns a lone `externref`. V8 11 (Node 18 and 20)
+// No function the wasm module exports returns a lone `externref`. V8 11.3 (Node 20)
 // inlines a call of such an export into optimised JS; when the call runs JS that invalidates
 // the caller's code, the deopt on its return hits UNREACHABLE and aborts the process (this
 // suite's load test did, about one run in ten). Exports with several results are never
@@ -74,7 +74,7 @@ function exportedResults(bytes) {
   return exports;
 }
 
-test("no wasm export returns a lone externref (V8 11 aborts deoptimising an inlined one)", () => {
+test("no wasm export returns a lone externref (V8 11.3 aborts deoptimising an inlined one)", () => {
   const exports = exportedResults(readFileSync(wasmUrl));
   assert.ok(exports.length > 20, `${exports.length} exported functions read`);
   assert.ok(exports.some(([name]) => name === "wasmorchestrator_run"), "the run export is among them");
