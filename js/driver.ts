@@ -111,11 +111,23 @@ function realSignal(signal: AbortSignal): boolean {
 /** A response header, or `undefined` when `headers` has no such header or cannot be read. */
 function header(headers: unknown, name: string): string | undefined {
   try {
-    const value = (headers as Headers).get(name);
+    const get = (headers as Headers).get;
+    const value = typeof get === "function" ? get.call(headers, name) : paired(headers as Iterable<unknown>, name);
     return typeof value === "string" ? value : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Headers without `get`: the first of their `[name, value]` pairs so named, read as the Rust driver reads them (at most 256). */
+function paired(headers: Iterable<unknown>, name: string): unknown {
+  let read = 0;
+  for (const pair of headers) {
+    if (++read > 256) return undefined;
+    const [key, value] = [(pair as unknown[])[0], (pair as unknown[])[1]];
+    if (typeof key === "string" && typeof value === "string" && key.toLowerCase() === name) return value;
+  }
+  return undefined;
 }
 
 /**

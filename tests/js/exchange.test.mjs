@@ -80,6 +80,27 @@ test("fetch throwing, rejecting or answering a broken response are retried netwo
   assert.equal((await retrying().run("q")).output, "hi", "the instance still answers");
 });
 
+test("a retry hint is read from headers with get, or from [name, value] pairs as the Rust driver reads them", async () => {
+  const limited = (headers) => () => ({ status: 429, headers, text: async () => "{}" });
+  const cases = [
+    [new Headers({ "retry-after": "3600" }), 1],
+    [[["Retry-After", "3600"]], 1],
+    [new Map([["retry-after-ms", "3600000"]]), 1],
+    // Not iterable and no `get`: no hint, so the 429 is retried after the backoff.
+    [{ "retry-after": "3600" }, 2],
+  ];
+  try {
+    for (const [headers, attempts] of cases) {
+      answer = limited(headers);
+      const e = await gpt({ retryPolicy: { maxAttempts: 2, initialDelay: 0.001, maxDelay: 1 } }).run("q").then(() => assert.fail("ran"), (x) => x);
+      assert.equal(e.category, "rate_limit", String(headers));
+      assert.equal(e.attempts, attempts, `a hint over maxDelay gives the tool up at once: ${JSON.stringify([...(headers[Symbol.iterator] ? headers : [])])}`);
+    }
+  } finally {
+    answer = () => new Response(reply, { status: 200 });
+  }
+});
+
 test("a hanging fetch is aborted by the run's deadline, and the breaker is told nothing stale", async () => {
   globalThis.fetch = async (url, init) => {
     sent.push({ url, init });
