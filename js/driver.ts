@@ -108,26 +108,40 @@ function realSignal(signal: AbortSignal): boolean {
   }
 }
 
-/** A response header, or `undefined` when `headers` has no such header or cannot be read. */
-function header(headers: unknown, name: string): string | undefined {
-  try {
-    const get = (headers as Headers).get;
-    const value = typeof get === "function" ? get.call(headers, name) : paired(headers as Iterable<unknown>, name);
-    return typeof value === "string" ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** Headers a response may carry: more is a hostile or broken one (`MAX_HEADERS` in src/wasm/fetch.rs). */
+const MAX_HEADERS = 256;
 
-/** Headers without `get`: the first of their `[name, value]` pairs so named, read as the Rust driver reads them (at most 256). */
-function paired(headers: Iterable<unknown>, name: string): unknown {
-  let read = 0;
-  for (const pair of headers) {
-    if (++read > 256) return undefined;
-    const [key, value] = [(pair as unknown[])[0], (pair as unknown[])[1]];
-    if (typeof key === "string" && typeof value === "string" && key.toLowerCase() === name) return value;
+/**
+ * The retry hints among a response's headers (`retry-after-ms`, `retry-after`: the only ones a
+ * failure reads): through `get` as on `Headers`, each read guarded; else from the `[name, value]`
+ * pairs they iterate, read once as the Rust driver reads them (the first string pair of a name;
+ * an unreadable pair is skipped, an iterator that throws stops the reading).
+ */
+function hints(headers: unknown): [ms: string | undefined, seconds: string | undefined] {
+  const get = read(() => (headers as Headers).get);
+  if (typeof get === "function") {
+    const named = (name: string) => {
+      const value = read(() => get.call(headers, name));
+      return typeof value === "string" ? value : undefined;
+    };
+    return [named("retry-after-ms"), named("retry-after")];
   }
-  return undefined;
+  const found: [string | undefined, string | undefined] = [undefined, undefined];
+  try {
+    let pairs = 0;
+    for (const pair of headers as Iterable<unknown[]>) {
+      if (++pairs > MAX_HEADERS) break;
+      const name = read(() => pair[0]);
+      const value = read(() => pair[1]);
+      if (typeof name !== "string" || typeof value !== "string") continue;
+      const lower = name.toLowerCase();
+      if (lower === "retry-after-ms") found[0] ??= value;
+      else if (lower === "retry-after") found[1] ??= value;
+    }
+  } catch {
+    // What the iterator gave before it threw still counts.
+  }
+  return found;
 }
 
 /**
@@ -499,8 +513,7 @@ class Run {
       // Each read guarded on its own: an unreadable status is none, unreadable headers are none.
       status = read(() => response.status);
       const headers = read(() => response.headers);
-      retryAfterMs = header(headers, "retry-after-ms");
-      retryAfter = header(headers, "retry-after");
+      [retryAfterMs, retryAfter] = hints(headers);
       const text = read(() => response.text);
       if (typeof text !== "function") throw "the response has no text()";
       body = await text.call(response);
