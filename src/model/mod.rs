@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub(crate) mod hex;
+pub mod json;
 pub mod path;
 pub mod payload;
 pub mod reasons;

@@ -60,10 +60,10 @@ pub fn text_of_output(output: &Value) -> String {
         Value::Object(map) => match map.get("consensus").or_else(|| map.get("text")) {
             Some(Value::String(text)) => text.clone(),
             Some(other) => text_of_output(other),
-            None => output.to_string(),
+            None => crate::model::json::text(output),
         },
         Value::Null => String::new(),
-        other => other.to_string(),
+        other => crate::model::json::text(other),
     }
 }
 

@@ -75,7 +75,7 @@ pub fn canonical_json(value: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
+                out.push_str(&crate::model::json::text(key));
                 out.push(':');
                 if let Some(v) = map.get(key) {
                     canonical_json(v, out);
@@ -98,7 +98,7 @@ pub fn canonical_json(value: &Value, out: &mut String) {
             Some(f) => out.push_str(&format!("{f}")),
             None => out.push_str(&n.to_string()),
         },
-        other => out.push_str(&other.to_string()),
+        other => out.push_str(&crate::model::json::text(other)),
     }
 }
 

@@ -10,6 +10,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::model::error::ToolError;
+use crate::model::json;
 
 /// The tool's configured defaults.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -154,9 +155,9 @@ impl ChatRequest {
     /// A rough upper estimate of the prompt's tokens (about four bytes of
     /// JSON text per token), for budget pre-checks before the call.
     pub fn prompt_tokens_estimate(&self) -> u64 {
-        let messages = serde_json::to_string(&self.messages).map_or(0, |s| s.len());
+        let messages = json::text_len(&self.messages);
         let system = self.system.as_ref().map_or(0, String::len);
-        let tools = self.tools.as_ref().map_or(0, |t| t.to_string().len());
+        let tools = self.tools.as_ref().map_or(0, json::text_len);
         ((messages + system + tools) as u64).div_ceil(4)
     }
 }

@@ -260,6 +260,6 @@ pub fn from_json(value: &Value) -> Result<JsValue, String> {
         Value::Bool(b) => Ok(JsValue::from_bool(*b)),
         Value::String(s) => Ok(JsValue::from_str(s)),
         Value::Number(n) => Ok(JsValue::from_f64(n.as_f64().unwrap_or(0.0))),
-        other => JSON::parse(&other.to_string()).map_err(|e| describe(&e)),
+        other => JSON::parse(&crate::model::json::text(other)).map_err(|e| describe(&e)),
     }
 }

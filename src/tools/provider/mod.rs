@@ -131,7 +131,7 @@ impl<W: WireFormat> ProviderTool<W> {
             method: "POST".into(),
             url: request::url(base, W::PATH, &self.config.query),
             headers: request::headers(&self.config, W::AUTH_HEADER, W::VERSION_HEADER, ctx)?,
-            body: Some(W::body(chat).to_string()),
+            body: Some(crate::model::json::text(&W::body(chat))),
         })
     }
 
@@ -157,7 +157,10 @@ impl<W: WireFormat> ProviderTool<W> {
     ) -> Result<stream::Streamed, ToolError> {
         let chat = stream::continue_from(self.prepared(request, options, ctx)?, ctx.partial.as_deref(), W::STREAM);
         let mut http_request = self.http_request(&chat, ctx)?;
-        http_request.body = Some(stream::streaming_body(W::body(&chat), W::STREAM).to_string());
+        http_request.body = Some(crate::model::json::text(&stream::streaming_body(
+            W::body(&chat),
+            W::STREAM,
+        )));
         Ok(stream::Streamed {
             http: Rc::clone(&self.http),
             request: http_request,

@@ -101,18 +101,26 @@ struct ExchangeCall {
 /// `[url, init]` of `request` as JSON: one string crosses, and `JSON.parse`
 /// makes the driver its `fetch` arguments.
 fn fetch_args(request: &HttpRequest) -> String {
-    let headers: serde_json::Map<String, serde_json::Value> = request
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().into()))
-        .collect();
-    let mut init = serde_json::Map::new();
-    init.insert("method".into(), request.method.as_str().into());
-    init.insert("headers".into(), headers.into());
-    if let Some(body) = &request.body {
-        init.insert("body".into(), body.as_str().into());
+    /// The headers as one JSON object (a name given twice: the last wins, as in `JSON.parse`).
+    struct Headers<'a>(&'a [(String, String)]);
+    impl serde::Serialize for Headers<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+        }
     }
-    serde_json::Value::Array(vec![request.url.as_str().into(), init.into()]).to_string()
+    #[derive(serde::Serialize)]
+    struct Init<'a> {
+        method: &'a str,
+        headers: Headers<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        body: Option<&'a str>,
+    }
+    let init = Init {
+        method: &request.method,
+        headers: Headers(&request.headers),
+        body: request.body.as_deref(),
+    };
+    crate::model::json::text(&(&request.url, init))
 }
 
 #[wasm_bindgen]
