@@ -218,21 +218,26 @@ export class Driver {
   run<O>(request: unknown, options: unknown): Promise<RunResult<O>> | undefined {
     const w = this.#w;
     const started = performance.now();
-    const rid = this.#uuid();
     const planned = this.#byQuery ? queryOf(request) : request;
     const idOptions = options === undefined ? undefined : idsOnly(options);
     // One call plans and starts the run: handle and flags above 2^32, the first action below.
+    // A request id of the driver's own is made only for a run whose options give none.
     let packed: number;
-    let requestId = rid;
-    let traceId = rid;
+    let requestId: string;
+    let traceId: string;
     if (options === undefined) {
-      packed = this.#byDefault ? w.beginDefault(started) : w.begin(planned, undefined, started, this.#listening ? rid : undefined);
+      requestId = traceId = this.#uuid();
+      packed = this.#byDefault ? w.beginDefault(started) : w.begin(planned, undefined, started, this.#listening ? requestId : undefined);
     } else if (idOptions !== undefined) {
       // Ids, a key and a signal only: read here, checked by `beginIds` as `begin` checks them.
-      requestId = idOptions[0] ?? rid;
+      const own = idOptions[0] === undefined ? this.#uuid() : undefined;
+      requestId = idOptions[0] ?? own!;
       traceId = idOptions[1] ?? requestId;
-      packed = w.beginIds(planned, options, idOptions[0], idOptions[1], idOptions[2], idOptions[3], started, rid);
-    } else packed = w.begin(planned, options, started, rid);
+      packed = w.beginIds(planned, options, idOptions[0], idOptions[1], idOptions[2], idOptions[3], started, own);
+    } else {
+      requestId = traceId = this.#uuid();
+      packed = w.begin(planned, options, started, requestId);
+    }
     if (packed < 0) return undefined;
     const begun = (packed / 4294967296) >>> 0;
     const first = packed >>> 0;
