@@ -227,7 +227,10 @@ export class Driver {
     let traceId: string;
     if (options === undefined) {
       requestId = traceId = this.#uuid();
-      packed = this.#byDefault ? w.beginDefault(started) : w.begin(planned, undefined, started, this.#listening ? requestId : undefined);
+      const rid = this.#listening ? requestId : undefined;
+      if (this.#byDefault) packed = w.beginDefault(started);
+      else if (typeof planned === "string" && this.#byQuery) packed = w.beginQuery(planned, started, rid);
+      else packed = w.begin(planned, undefined, started, rid);
     } else if (idOptions !== undefined) {
       // Ids, a key and a signal only: read here, checked by `beginIds` as `begin` checks them.
       const own = idOptions[0] === undefined ? this.#uuid() : undefined;

@@ -145,9 +145,11 @@ impl PlanCache {
 
 impl<V: Payload> Orchestrator<V> {
     /// The plan of `request` for a driver, from `plans` when the same rules
-    /// matched before; `None` when a step is not `drivable`.
-    fn prepare(
+    /// matched before; `None` when a step is not `drivable`. The rules read
+    /// `planned` (see [`Self::begin`]).
+    fn prepare<P: Payload>(
         &self,
+        planned: &P,
         request: &V,
         options: &RunOptions<V>,
         plans: &PlanCache,
@@ -156,7 +158,7 @@ impl<V: Payload> Orchestrator<V> {
         let inner = &self.inner;
         let shared = options.tool_name.is_none() && options.tool_options.is_none();
         let matched = if shared {
-            inner.planner.matching(request)
+            inner.planner.matching(planned)
         } else {
             Vec::new()
         };
@@ -192,10 +194,16 @@ impl<V: Payload> Orchestrator<V> {
     /// steps' estimates do not read the request is kept in `plans` and shared
     /// by later runs that match the same rules.
     ///
+    /// The rules read `planned`: the request itself, or a stand-in that the
+    /// rules read alike (the string at its `query`, when they read nothing
+    /// else: [`Self::plans_by_query`]). Options that name a tool or its
+    /// options plan over `request`.
+    ///
     /// # Errors
     /// `invalid_request`, `unknown_tool`, `no_tool`.
-    pub fn begin(
+    pub fn begin<P: Payload>(
         &self,
+        planned: &P,
         request: &V,
         options: &RunOptions<V>,
         started: f64,
@@ -211,7 +219,7 @@ impl<V: Payload> Orchestrator<V> {
             validate_key(key)?;
             return Ok(None);
         }
-        let Some(prepared) = self.prepare(request, options, plans, drivable)? else {
+        let Some(prepared) = self.prepare(planned, request, options, plans, drivable)? else {
             return Ok(None);
         };
         let budget = options.budget.unwrap_or_default();

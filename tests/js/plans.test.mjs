@@ -109,6 +109,25 @@ test("rules on `query` alone plan from its string; a getter, a non-string or a s
   }
 });
 
+test("a query passed as a string plans as the request would: case, non-ASCII, lone surrogates, events", async () => {
+  const events = [];
+  const listened = keyworded(2, (e) => events.push(e));
+  for (const o of [keyworded(2), listened]) {
+    for (const query of ["K1 upper", "\u00e9t\u00e9 k0", "\ud800 k1 \udfff", "", "k0k1"]) {
+      const request = { query, extra: 1 };
+      const ts = await o.run(request);
+      const rust = await o.run(request, { validate: passes });
+      assert.equal(ts.toolName, rust.toolName, JSON.stringify(query));
+      assert.equal(ts.output.request, request, "the tool is given the request itself, not its query");
+      assert.equal((await o.run(query)).toolName, rust.toolName, "a string request plans as its query");
+    }
+  }
+  const result = await listened.run({ query: "k1" });
+  const own = events.filter((e) => e.requestId === result.requestId);
+  assert.deepEqual(own.map((e) => e.type).slice(0, 1), ["plan"], "the run's events carry its request id");
+  assert.equal(own[0].toolName, "t1");
+});
+
 test("an output whose getter throws is an invalid output in both drivers, and the table is freed", async () => {
   const ended = {};
   for (const [driver, options] of [["ts", undefined], ["rust", { validate: passes }]]) {

@@ -179,18 +179,21 @@ impl WasmOrchestrator {
         };
         let flags = if from_options { HAS_IDS } else { 0 } | if signal.is_some() { HAS_SIGNAL } else { 0 };
         let target = signal.as_ref().map(|s| s.target().clone());
-        match self.plan_into(&JsPayload(request), &options, now, ids, target) {
+        let request = JsPayload(request);
+        match self.plan_into(&request, &request, &options, now, ids, target) {
             SLOW => hand_over(Ok((options, signal))),
             begun => begun | flags,
         }
     }
 
-    /// Plans `request` into a new slot of the table: its handle (with
-    /// [`HAS_DEADLINE`]), or [`SLOW`] for a run the Rust driver performs.
-    /// The table is not borrowed while planning: rules and estimates read
-    /// the request (getters, `toJSON`), which may start runs of its own.
+    /// Plans `request` (its rules read `planned`: see [`Orchestrator::begin`])
+    /// into a new slot of the table: its handle (with [`HAS_DEADLINE`]), or
+    /// [`SLOW`] for a run the Rust driver performs. The table is not borrowed
+    /// while planning: rules and estimates read the request (getters,
+    /// `toJSON`), which may start runs of its own.
     fn plan_into(
         &self,
+        planned: &impl crate::model::payload::Payload,
         request: &JsPayload,
         options: &RunOptions<JsPayload>,
         now: f64,
@@ -200,7 +203,7 @@ impl WasmOrchestrator {
         let plans = &self.plans;
         let Ok(Some(begun)) = self
             .inner
-            .begin(request, options, now, &plans.cache, &|s| plans.drivable(s))
+            .begin(planned, request, options, now, &plans.cache, &|s| plans.drivable(s))
         else {
             return SLOW;
         };
@@ -263,7 +266,23 @@ impl WasmOrchestrator {
     #[wasm_bindgen(js_name = beginDefault)]
     pub fn begin_default(&self, now: f64) -> f64 {
         let request = JsPayload(JsValue::UNDEFINED);
-        let begun = self.plan_into(&request, &RunOptions::default(), now, None, None);
+        let begun = self.plan_into(&request, &request, &RunOptions::default(), now, None, None);
+        self.started(begun, now)
+    }
+
+    /// [`Self::begin`] without options for a planner that reads only a
+    /// request's `query` ([`Self::plans_by_query`]): `query` is that string,
+    /// passed as a string (a read of it from wasm costs a call into JS and
+    /// back). Nothing else reads the request. `request_id` as for `begin`.
+    #[wasm_bindgen(js_name = beginQuery)]
+    pub fn begin_query(&self, query: String, now: f64, request_id: Option<String>) -> f64 {
+        let options = RunOptions::default();
+        let Ok(ids) = self.ids_of(&options, false, request_id) else {
+            return -1.0;
+        };
+        let planned = serde_json::Value::String(query);
+        let request = JsPayload(JsValue::UNDEFINED);
+        let begun = self.plan_into(&planned, &request, &options, now, ids, None);
         self.started(begun, now)
     }
 
