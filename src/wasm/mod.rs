@@ -61,9 +61,13 @@ impl WasmOrchestrator {
         config: JsValue,
         make_context: Option<js_sys::Function>,
         abort_context: Option<js_sys::Function>,
+        event_emitter: Option<js_sys::Function>,
     ) -> Result<WasmOrchestrator, JsValue> {
         if let (Some(make), Some(abort)) = (make_context, abort_context) {
             js_tool::use_context_factory(make, abort);
+        }
+        if let Some(factory) = event_emitter {
+            js_events::use_emitter_factory(factory);
         }
         convert::orchestrator_from_js(&config)
             .map(|(inner, tools)| {
