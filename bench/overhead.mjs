@@ -1,7 +1,7 @@
 // Overhead per run() over a no-op async tool, in one process, interleaved rounds (tinybench):
 // a raw call, cockatiel retry + breaker, ours with the same policy, ours planning over 10
-// rules, ours with a request id passed in, and ours with idempotency on memoryStore (miss and
-// hit; these go through the async Rust driver).
+// rules, ours with a request id passed in, ours with an `onEvent` listener (a no-op), and
+// ours with idempotency on memoryStore (miss and hit; these go through the async Rust driver).
 import { Bench } from "tinybench";
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleAll, retry, wrap } from "cockatiel";
 import { ReliableOrchestrator, RuleBasedPlanner, rules, memoryStore, openaiChat } from "reliable-orchestrator";
@@ -22,6 +22,7 @@ export async function overhead() {
   };
   const tools = { noop: { provider: "p", execute: noop } };
   const plain = new ReliableOrchestrator({ tools, defaultTools: ["noop"], reliability });
+  const listened = new ReliableOrchestrator({ tools, defaultTools: ["noop"], reliability, onEvent: () => {} });
   const tenRules = new ReliableOrchestrator({
     planner: new RuleBasedPlanner(
       Array.from({ length: 10 }, (_, i) => rules.keyword({ keywords: [`never-${i}`], attribute: "query", toolName: "noop", priority: i })),
@@ -50,6 +51,7 @@ export async function overhead() {
     "(c) ours, same policy": () => plain.run(request),
     "(d) ours, 10 rules": () => tenRules.run(request),
     "(c') ours, with { requestId }": () => plain.run(request, { requestId: "req-1" }),
+    "(c'') ours, with an onEvent listener": () => listened.run(request),
     "(e) ours, idempotency miss": () => keyed.run(request, { idempotencyKey: `m${miss++}` }),
     "(e) ours, idempotency hit": () => keyed.run(request, { idempotencyKey: "hit" }),
     "(f) raw fetch + JSON, stub fetch": () => rawFetch(),

@@ -125,7 +125,7 @@ impl RunMachine {
     }
 
     fn current_name(&self) -> String {
-        self.current().map(|s| s.tool_name.to_string()).unwrap_or_default()
+        self.current().map(|s| String::from(&*s.tool_name)).unwrap_or_default()
     }
 
     /// The candidate index of the current tool.
@@ -146,7 +146,7 @@ impl RunMachine {
     }
 
     fn name_of(&self, i: usize) -> String {
-        self.steps.get(i).map(|s| s.tool_name.to_string()).unwrap_or_default()
+        self.steps.get(i).map(|s| String::from(&*s.tool_name)).unwrap_or_default()
     }
 
     fn has_fallback(&self) -> bool {
