@@ -201,11 +201,15 @@ impl Driven {
         self.slots.get_mut(index)?.as_mut()
     }
 
-    pub fn remove(&mut self, handle: u32) -> Option<Slot> {
-        let index = ((handle & HANDLE_MASK) as usize).checked_sub(1)?;
-        let slot = self.slots.get_mut(index)?.take()?;
-        self.free.push(index);
-        Some(slot)
+    /// Ends run `handle`: its slot is dropped where it is (not moved out first).
+    pub fn remove(&mut self, handle: u32) {
+        let Some(index) = ((handle & HANDLE_MASK) as usize).checked_sub(1) else {
+            return;
+        };
+        if let Some(slot) = self.slots.get_mut(index).filter(|s| s.is_some()) {
+            *slot = None;
+            self.free.push(index);
+        }
     }
 }
 
