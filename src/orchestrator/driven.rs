@@ -275,11 +275,11 @@ impl<V: Payload> Orchestrator<V> {
         let Some(sink) = &self.inner.events else {
             return;
         };
-        // One step's events happen at one instant: the clock is read once (a call into the host).
-        let at = self.inner.platform.clock.wall_ms();
         for kind in events {
+            // Read per event, as the Rust driver does: a listener may take its time, or start
+            // runs whose events come in between, and `at` keeps increasing in delivery order.
             sink.emit(&Event {
-                at,
+                at: self.inner.platform.clock.wall_ms(),
                 trace_id: ids.map(|i| i.trace_id.clone()),
                 request_id: ids.map(|i| i.request_id.clone()),
                 kind,

@@ -122,7 +122,9 @@ impl JsEvents {
             rule,
         );
         if sent.is_err() {
-            // The emitter failed (before it took the ids, for all we know): send them next time.
+            // The emitter failed (an engine error such as a stack overflow: it catches what
+            // the listener throws), before it took the ids for all we know: send them next
+            // time. The event is lost, not sent again as JSON: the listener may have had it.
             *self.last.borrow_mut() = None;
         }
         true

@@ -34,25 +34,42 @@ function byRun(events) {
   return runs;
 }
 
+/** The fields, in order, of the events that cross as JSON (serde's order in src/model/event.rs). */
+const FIELDS = {
+  plan: ["at", "traceId", "requestId", "type", "toolName", "fallbacks", "rule", "skipped"],
+  attempt: ["at", "traceId", "requestId", "type", "toolName", "attempt"],
+};
+
 test("plan and attempt events have the fields, in the order, of the events that cross as JSON", async () => {
   const events = [];
   const o = orchestrator((e) => events.push(e));
-  const ts = await o.run({ query: "ruled" });
-  const rust = await o.run({ query: "ruled" }, { validate: () => true });
-  const [tsRun, rustRun] = [ts, rust].map((r) => byRun(events).get(r.requestId));
-  assert.deepEqual(tsRun.map((e) => e.type), ["plan", "attempt"]);
-  for (const [i, e] of tsRun.entries()) {
-    const other = rustRun[i];
-    assert.deepEqual(Object.keys(e), Object.keys(other), e.type);
-    assert.deepEqual({ ...e, at: 0, traceId: "", requestId: "" }, { ...other, at: 0, traceId: "", requestId: "" });
-    assert.equal(e.traceId, ts.traceId);
-    assert.equal(typeof e.at, "number");
-    assert.equal(Object.getPrototypeOf(e), Object.prototype);
+  // A rule that picks the default tool: a plan of one tool, with a rule, built by the emitter.
+  const one = orchestrator((e) => events.push(e), {
+    planner: new RuleBasedPlanner([rules.keyword({ keywords: ["ruled"], toolName: "a", priority: 1 })]),
+  });
+  const cases = [
+    [one, { query: "ruled" }, { toolName: "a", fallbacks: [], skipped: [] }, "string"],
+    [o, { query: "plain" }, { toolName: "a", fallbacks: [], rule: null, skipped: [] }, "null"],
+    // Fallbacks: this plan crosses as JSON, its attempt through the emitter.
+    [o, { query: "ruled" }, { toolName: "b", fallbacks: ["a"], skipped: [] }, "string"],
+  ];
+  for (const [orch, request, plan, rule] of cases) {
+    for (const options of [undefined, { validate: () => true }]) {
+      events.length = 0;
+      const result = await orch.run(request, options);
+      assert.deepEqual(events.map((e) => e.type), ["plan", "attempt"], JSON.stringify(request));
+      for (const e of events) {
+        assert.deepEqual(Object.keys(e), FIELDS[e.type], e.type);
+        assert.equal(Object.getPrototypeOf(e), Object.prototype);
+        assert.equal(typeof e.at, "number");
+        assert.deepEqual([e.traceId, e.requestId], [result.traceId, result.requestId]);
+      }
+      const [p, a] = events;
+      assert.equal(p.rule === null ? "null" : typeof p.rule, rule, "a rule's name for a plan a rule made, else null");
+      assert.deepEqual({ toolName: p.toolName, fallbacks: p.fallbacks, skipped: p.skipped }, { toolName: plan.toolName, fallbacks: plan.fallbacks, skipped: plan.skipped });
+      assert.deepEqual([a.toolName, a.attempt], [plan.toolName, 1]);
+    }
   }
-  assert.equal(typeof tsRun[0].rule, "string", "a rule's name, not null, for a plan a rule made");
-  events.length = 0;
-  await o.run({ query: "plain" });
-  assert.equal(events[0].rule, null, "a default plan has rule null");
 });
 
 test("ids given in options, one event apart from the next run's, and the JSON events between", async () => {
@@ -65,14 +82,21 @@ test("ids given in options, one event apart from the next run's, and the JSON ev
     [{ query: "x" }, { requestId: "r-3", traceId: "t-3" }],
     [{ query: "x" }, { toolName: "down", requestId: "r-4" }],
     [{ query: "x" }, { requestId: "r-5", traceId: "r-5" }],
+    [{ query: "x" }, { traceId: "t-6" }],
+    [{ query: "x" }, undefined],
+    [{ query: "x" }, { requestId: "r-8" }],
+    [{ query: "x" }, undefined],
   ];
   for (const [request, options] of runs) {
     events.length = 0;
-    await o.run(request, options).catch(() => {});
-    assert.ok(events.length >= 2, options.requestId);
-    // Without a trace id of its own a run's trace id is its request id.
-    const traceId = options.traceId ?? options.requestId;
-    for (const e of events) assert.deepEqual([e.traceId, e.requestId], [traceId, options.requestId], `${options.requestId} ${e.type}`);
+    const result = await o.run(request, options).catch((e) => e);
+    assert.ok(events.length >= 2, JSON.stringify(options));
+    // Without a trace id of its own a run's trace id is its request id; without a request id
+    // of its own, the run makes one.
+    const requestId = options?.requestId ?? result.requestId;
+    const traceId = options?.traceId ?? requestId;
+    assert.equal(typeof requestId, "string");
+    for (const e of events) assert.deepEqual([e.traceId, e.requestId], [traceId, requestId], `${JSON.stringify(options)} ${e.type}`);
   }
 });
 

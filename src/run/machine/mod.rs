@@ -146,7 +146,10 @@ impl RunMachine {
     }
 
     fn name_of(&self, i: usize) -> String {
-        self.steps.get(i).map(|s| String::from(&*s.tool_name)).unwrap_or_default()
+        self.steps
+            .get(i)
+            .map(|s| String::from(&*s.tool_name))
+            .unwrap_or_default()
     }
 
     fn has_fallback(&self) -> bool {
