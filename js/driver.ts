@@ -405,23 +405,39 @@ class Run {
     }
   }
 
-  /** A step that a timer may end early: `work` races the run's interrupt. */
+  /**
+   * A step that a timer may end early: `work` races the run's interrupt. One promise, settled
+   * by whichever comes first (a `Promise.race` of `work` and an interrupt promise made three);
+   * what comes second is ignored.
+   */
   #interruptible(work: number | Promise<number>, timeoutMs: number): number | Promise<number> {
     if (typeof work === "number" || (this.#deadline === undefined && this.#signal === undefined && timeoutMs === 0)) return work;
     if (this.#pendingStop !== undefined) return this.#takeStop();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stopped = new Promise<number>((resolve) => {
-      this.#interrupt = resolve;
+    return new Promise<number>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let settled = false;
+      const finish = () => {
+        if (settled) return false;
+        settled = true;
+        if (timer !== undefined) clearTimeout(timer);
+        // Only this step's: a later step may have set an interrupt of its own.
+        if (this.#interrupt === done) this.#interrupt = undefined;
+        return true;
+      };
+      const done = (code: number) => {
+        if (finish()) resolve(code);
+      };
+      this.#interrupt = done;
       if (timeoutMs > 0) {
         timer = setTimeout(() => {
           this.#end(() => this.took(this.#w.timedOut(this.#handle, performance.now())), stopError("TimeoutError", "the attempt timed out"));
         }, delay(timeoutMs));
       }
-    });
-    return Promise.race([work, stopped]).then((code) => {
-      if (timer !== undefined) clearTimeout(timer);
-      this.#interrupt = undefined;
-      return code;
+      // `work` settles with a code (its failures are codes); a rejection is the bindings' own
+      // failure, which ends the run as it did through `Promise.race`.
+      promiseThen.call(work, done, (error: unknown) => {
+        if (finish()) reject(error);
+      });
     });
   }
 

@@ -154,3 +154,38 @@ test("many runs in flight at once each get their own answer", async () => {
   assert.deepEqual(runs.map((r) => r.output), Array.from({ length: 5000 }, (_, n) => n));
   assert.equal(new Set(runs.map((r) => r.requestId)).size, 5000);
 });
+
+test("a timed-out attempt's late answer leaves the next wait abortable", async () => {
+  // Attempt 1 times out at 10 ms and answers at 30 ms, inside the 5 s wait for the retry; the
+  // caller aborts at 60 ms: the wait must end then (the late answer must not disarm it), long
+  // before the wait is over (the bound is the wait, not a timing).
+  let calls = 0;
+  const tools = () => ({
+    a: {
+      provider: "p",
+      execute: () => {
+        calls += 1;
+        return new Promise((resolve) => setTimeout(() => resolve({ output: calls }), 30));
+      },
+    },
+  });
+  const runs = {};
+  for (const [name, wrap] of Object.entries(drivers)) {
+    calls = 0;
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error("caller")), 60);
+    const t = tools();
+    const o = new ReliableOrchestrator({
+      tools: t,
+      defaultTools: ["a"],
+      reliability: { attemptTimeoutMs: 10, retryPolicy: { maxAttempts: 3, initialDelay: 5, maxDelay: 10, jitter: 0 } },
+    });
+    const started = performance.now();
+    const ended = await o.run({ query: "q" }, wrap({ signal: controller.signal })).then(settled, settled);
+    runs[name] = { ended, calls, early: performance.now() - started < 4000 };
+  }
+  assert.deepEqual(runs.ts, runs.rust);
+  assert.equal(runs.ts.ended.error?.code, "aborted");
+  assert.equal(runs.ts.calls, 1, "no second attempt");
+  assert.equal(runs.ts.early, true, "the abort ended the wait, long before it was over");
+});
