@@ -113,6 +113,30 @@ test("50 concurrent runs with one key execute once through memoryStore", async (
   assert.equal(calls, 1);
 });
 
+test("a store that answers at once (memoryStore) and one that answers with promises keep the same keys", async () => {
+  const sync = memoryStore();
+  assert.equal(sync.get("absent"), null, "memoryStore answers at once");
+  assert.equal(sync.putIfAbsent("k", "v", { ttlMs: 60_000 }), true);
+  const inner = memoryStore();
+  const promised = Object.fromEntries(["get", "put", "delete", "putIfAbsent", "compareAndSwap"].map((m) => [m, async (...args) => inner[m](...args)]));
+  const outcomes = [];
+  for (const store of [memoryStore(), promised]) {
+    let calls = 0;
+    const tool = { execute: async (r) => { calls++; await new Promise((done) => setTimeout(done, 5)); return { output: { r, calls } }; } };
+    const events = [];
+    const o = new ReliableOrchestrator({ tools: { t: tool }, defaultTools: ["t"], store, onEvent: (e) => e.type === "idempotency" && events.push(e.outcome) });
+    const joined = await Promise.all(Array.from({ length: 10 }, () => o.run({ q: 1 }, { idempotencyKey: "k1" })));
+    const replay = await o.run({ q: 1 }, { idempotencyKey: "k1" });
+    const conflict = await o.run({ q: 2 }, { idempotencyKey: "k1" }).catch((e) => e.reason);
+    const failed = await o.run({ q: 3 }, { idempotencyKey: "k2", toolName: "t", validate: () => false }).catch((e) => e.code);
+    const retried = await o.run({ q: 3 }, { idempotencyKey: "k2" });
+    // Sorted: when the leader reports its miss (before or after the joins) is the store's timing.
+    outcomes.push({ calls, cached: joined.filter((r) => r.cached).length, replay: [replay.cached, replay.output], conflict, failed, retried: retried.cached, events: events.sort() });
+  }
+  assert.deepEqual(outcomes[0], outcomes[1]);
+  assert.equal(outcomes[0].cached, 9);
+});
+
 test("breakers open, route to the fallback, half-open and close on real time", async () => {
   let healthy = false;
   const a = { provider: "openai", execute: async () => { if (!healthy) throw { status: 503 }; return { output: "a" }; } };
