@@ -72,35 +72,6 @@ export function makeContext(
   return new LazyToolContext(traceId, requestId, attempt, toolName, traceparent, partial);
 }
 
-// The emitter's kinds (src/wasm/js_events.rs keeps the same constants).
-const ATTEMPT = 1;
-const REQUEST_IS_TRACE = 4;
-
-/**
- * @internal Makes an orchestrator's emitter of its commonest events (`plan` and `attempt` in
- * their usual shape), called by the wasm module with their fields: built here as literals,
- * where a `JSON.parse` of each cost more than the rest of a plain run. An id is `undefined`
- * when it is the last event's: a run's ids cross once. Fields and their order are as in the
- * events that cross as JSON.
- */
-export function eventEmitter(listener: (event: unknown) => unknown) {
-  let traceId = "";
-  let requestId = "";
-  return (at: number, trace: string | undefined, request: string | undefined, kind: number, toolName: string, attempt: number, rule: string | undefined): void => {
-    if (trace !== undefined) traceId = trace;
-    if (kind & REQUEST_IS_TRACE) requestId = traceId;
-    else if (request !== undefined) requestId = request;
-    const event = (kind & 3) === ATTEMPT
-      ? { at, traceId, requestId, type: "attempt", toolName, attempt }
-      : { at, traceId, requestId, type: "plan", toolName, fallbacks: [], rule: rule ?? null, skipped: [] };
-    try {
-      listener(event);
-    } catch {
-      // Whatever the listener throws stays with it.
-    }
-  };
-}
-
 /** @internal Called by the wasm module when the call's signal fires. */
 export function abortContext(ctx: LazyToolContext, reason: unknown): void {
   ctx.abort(reason);

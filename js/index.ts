@@ -5,7 +5,8 @@ import { WasmOrchestrator } from "./generated/reliable_orchestrator.js";
 import { toError } from "./errors.js";
 import type { BreakerState, CircuitStateSnapshot, OrchestratorConfig, RunOptions, RunResult, StreamOptions, ToolSet } from "./types.js";
 import { RunStream } from "./stream.js";
-import { abortContext, eventEmitter, makeContext } from "./context.js";
+import { abortContext, makeContext } from "./context.js";
+import { eventEmitter, makeResult } from "./literals.js";
 import { Driver } from "./driver.js";
 import { uuidSource } from "./uuid.js";
 
@@ -40,7 +41,7 @@ export class ReliableOrchestrator<Tools extends ToolSet = ToolSet> {
   /** @throws OrchestratorError with code `invalid_config` and the offending `field`. */
   constructor(config: OrchestratorConfig<Tools>) {
     try {
-      this.#inner = new WasmOrchestrator(config, makeContext, abortContext, eventEmitter);
+      this.#inner = new WasmOrchestrator(config, makeContext, abortContext, eventEmitter, makeResult);
     } catch (raw) {
       throw toError(raw);
     }

@@ -233,6 +233,9 @@ struct Envelope<'a> {
 /// A result as the JS object users get: its fields through one `JSON.parse`
 /// (a dozen property sets from wasm cost several times more), then the output.
 pub fn result_to_js(result: RunResult<JsPayload>) -> JsValue {
+    if let Some(built) = super::js_results::built(&result) {
+        return built;
+    }
     let envelope = Envelope {
         output: (),
         tool_name: &result.tool_name,

@@ -15,6 +15,7 @@ mod guard;
 mod host;
 mod js_events;
 mod js_kv;
+mod js_results;
 mod js_stream;
 mod js_tool;
 mod js_validator;
@@ -62,12 +63,16 @@ impl WasmOrchestrator {
         make_context: Option<js_sys::Function>,
         abort_context: Option<js_sys::Function>,
         event_emitter: Option<js_sys::Function>,
+        make_result: Option<js_sys::Function>,
     ) -> Result<WasmOrchestrator, JsValue> {
         if let (Some(make), Some(abort)) = (make_context, abort_context) {
             js_tool::use_context_factory(make, abort);
         }
         if let Some(factory) = event_emitter {
             js_events::use_emitter_factory(factory);
+        }
+        if let Some(maker) = make_result {
+            js_results::use_result_maker(maker);
         }
         convert::orchestrator_from_js(&config)
             .map(|(inner, tools)| {

@@ -21,7 +21,7 @@ fn get(value: &JsValue, path: &str) -> JsValue {
 }
 
 fn orchestrator(config_body: &str) -> WasmOrchestrator {
-    WasmOrchestrator::new(js(config_body), None, None, None)
+    WasmOrchestrator::new(js(config_body), None, None, None, None)
         .map_err(|e| format!("{:?}", js_sys::JSON::stringify(&e)))
         .expect("config accepted")
 }
@@ -217,7 +217,7 @@ async fn bad_input_is_a_typed_error_and_the_instance_keeps_working() {
         ("return { tools: { t: { execute: () => 1 } }, planner: { rules: [{ conditions: [], action: { toolName: 'ghost' } }] } };", "planner.rules[0].action.toolName"),
         ("return { store: { get() {} } };", "store.put"),
     ] {
-        let e = WasmOrchestrator::new(js(body), None, None, None).err().unwrap_or_else(|| panic!("accepted: {body}"));
+        let e = WasmOrchestrator::new(js(body), None, None, None, None).err().unwrap_or_else(|| panic!("accepted: {body}"));
         assert_eq!(get(&e, "code").as_string().as_deref(), Some("invalid_config"), "{body}");
         assert_eq!(get(&e, "field").as_string().as_deref(), Some(field), "{body}");
     }

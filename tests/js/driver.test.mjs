@@ -189,3 +189,27 @@ test("a timed-out attempt's late answer leaves the next wait abortable", async (
   assert.equal(runs.ts.calls, 1, "no second attempt");
   assert.equal(runs.ts.early, true, "the abort ended the wait, long before it was over");
 });
+
+test("results of both drivers have the same fields in the same order, message and cost included", async () => {
+  const message = { text: "hi", toolCalls: [{ id: "c1", name: "f", arguments: { a: [1, "é"] } }], finishReason: "stop", refusal: null };
+  const tools = {
+    plain: { provider: "p", execute: async (r) => ({ output: r }) },
+    spent: { provider: "q", execute: async () => ({ output: { nested: [1, { x: null }] }, usage: { promptTokens: 3, completionTokens: 4 }, costUsd: 0.5, message }) },
+  };
+  const o = new ReliableOrchestrator({ tools, defaultTools: ["plain"] });
+  for (const toolName of ["plain", "spent"]) {
+    const ts = await o.run({ query: "q" }, { toolName });
+    const rust = await o.run({ query: "q" }, { toolName, validate: passes });
+    assert.deepEqual(Object.keys(rust), Object.keys(ts), toolName);
+    assert.deepEqual(Object.keys(rust.usage), Object.keys(ts.usage));
+    const strip = ({ traceId, requestId, elapsedMs, ...rest }) => rest;
+    assert.deepEqual(strip(rust), strip(ts), toolName);
+    assert.equal(JSON.stringify(strip(rust)), JSON.stringify(strip(ts)), "same JSON, key order included");
+  }
+  const keyed = new ReliableOrchestrator({ tools, defaultTools: ["spent"], reliability: { idempotencyEnabled: true }, store: (await import("reliable-orchestrator")).memoryStore() });
+  const first = await keyed.run({ query: "k" }, { idempotencyKey: "k" });
+  const replay = await keyed.run({ query: "k" }, { idempotencyKey: "k" });
+  assert.deepEqual(Object.keys(replay), Object.keys(first));
+  assert.deepEqual({ ...replay, cached: false, traceId: "", requestId: "", elapsedMs: 0 }, { ...first, traceId: "", requestId: "", elapsedMs: 0 });
+  assert.equal(replay.cached, true);
+});
