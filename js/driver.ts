@@ -282,6 +282,8 @@ class Run {
   #pendingStop: [stop: () => number, reason: unknown] | undefined;
   /** Ends the current call or wait early, with the code a timer got. */
   #interrupt: ((code: number) => void) | undefined;
+  /** A wasm input of this run is being applied (see `#apply`). */
+  #applying = false;
   /** The code that ended the run, and what the bindings left for it, read at once. */
   #final: number | undefined;
   #usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
@@ -350,9 +352,10 @@ class Run {
     // The run has ended (a listener of its last step aborted its signal): nothing to stop.
     if (this.#final !== undefined) return;
     const interrupt = this.#interrupt;
-    if (interrupt === undefined) {
+    if (interrupt === undefined || this.#applying) {
       // Fired while the run is synchronous (a tool aborting its caller's controller inside
-      // `execute`): the stop wins over whatever that call answers, as soon as it returns.
+      // `execute`, or a listener of an input's events aborting the caller's signal): the stop
+      // wins over whatever that call answers, as soon as it returns, unless that ended the run.
       this.#pendingStop ??= [stop, reason];
       return;
     }
@@ -360,6 +363,21 @@ class Run {
     this.#seq++;
     this.#ctx?.abort(reason);
     interrupt(stop());
+  }
+
+  /**
+   * Calls `input`, a wasm input of this run. Its events reach the listener before it returns,
+   * and a listener may abort the caller's signal: that stop must wait (`#end`), or it would be
+   * applied to a run the input just ended, or to another run begun in its table slot.
+   */
+  #apply<T>(input: () => T): T {
+    const was = this.#applying;
+    this.#applying = true;
+    try {
+      return input();
+    } finally {
+      this.#applying = was;
+    }
   }
 
   /** The stop that fired while the run was synchronous, now applied. */
@@ -390,7 +408,7 @@ class Run {
             try {
               settled = await promise;
             } catch (thrown) {
-              code = this.took(this.#w.fail(this.#handle, thrown, false, performance.now()));
+              code = this.took(this.#apply(() => this.#w.fail(this.#handle, thrown, false, performance.now())));
               continue;
             }
             code = this.#answered(settled);
@@ -455,7 +473,7 @@ class Run {
       value = tool[2]!.call(tool[1], this.#request, options, ctx);
     } catch (thrown) {
       if (this.#pendingStop !== undefined) return this.#takeStop();
-      return this.took(w.fail(this.#handle, thrown, false, performance.now()));
+      return this.took(this.#apply(() => w.fail(this.#handle, thrown, false, performance.now())));
     }
     if (this.#pendingStop !== undefined) {
       abandon(value);
@@ -466,7 +484,7 @@ class Run {
       try {
         then = (value as { then?: unknown }).then;
       } catch (thrown) {
-        return this.took(w.fail(this.#handle, thrown, true, performance.now()));
+        return this.took(this.#apply(() => w.fail(this.#handle, thrown, true, performance.now())));
       }
       if (typeof then !== "function") return this.#answered(value);
       const native = nativePromise(value, then);
@@ -489,7 +507,7 @@ class Run {
     const w = this.#w;
     const timeoutMs = code & HAS_TIMEOUT ? w.callTimeout(this.#handle) : 0;
     const ids = this.#ownIds ? undefined : `${this.#traceId}\n${this.#requestId}`;
-    const args = w.exchange(this.#handle, this.#request, ids, performance.now());
+    const args = this.#apply(() => w.exchange(this.#handle, this.#request, ids, performance.now()));
     if (typeof args === "number") return this.took(args);
     const [url, init] = JSON.parse(args as string) as [string, RequestInit];
     this.#ctx = undefined;
@@ -512,11 +530,11 @@ class Run {
     let sent: unknown;
     try {
       const fetch = globalThis.fetch;
-      if (typeof fetch !== "function") return this.took(w.exchangeFailed(this.#handle, "this host has no fetch", performance.now()));
+      if (typeof fetch !== "function") return this.took(this.#apply(() => w.exchangeFailed(this.#handle, "this host has no fetch", performance.now())));
       sent = fetch.call(globalThis, url, init);
     } catch (thrown) {
       if (this.#pendingStop !== undefined) return this.#takeStop();
-      return this.took(w.exchangeFailed(this.#handle, thrown, performance.now()));
+      return this.took(this.#apply(() => w.exchangeFailed(this.#handle, thrown, performance.now())));
     }
     // A `fetch` of the host's own may have aborted the caller's signal as it was called: its
     // promise, now abandoned, must not reject unhandled.
@@ -542,13 +560,13 @@ class Run {
       if (typeof text !== "function") throw "the response has no text()";
       body = await text.call(response);
     } catch (thrown) {
-      return seq === this.#seq ? this.took(w.exchangeFailed(this.#handle, thrown, performance.now())) : STALE;
+      return seq === this.#seq ? this.took(this.#apply(() => w.exchangeFailed(this.#handle, thrown, performance.now()))) : STALE;
     }
     if (seq !== this.#seq) return STALE;
     const now = performance.now();
     this.#answeredAt = now;
     const code = typeof status === "number" ? status : 0;
-    const next = w.exchanged(this.#handle, code, retryAfterMs, retryAfter, typeof body === "string" ? body : "", now);
+    const next = this.#apply(() => w.exchanged(this.#handle, code, retryAfterMs, retryAfter, typeof body === "string" ? body : "", now));
     this.#output = w.takeOutput();
     return this.took(next);
   }
@@ -569,7 +587,7 @@ class Run {
         }
       });
     } catch (thrown) {
-      return seq === this.#seq ? this.took(this.#w.fail(this.#handle, thrown, broken, performance.now())) : STALE;
+      return seq === this.#seq ? this.took(this.#apply(() => this.#w.fail(this.#handle, thrown, broken, performance.now()))) : STALE;
     }
     return seq === this.#seq ? this.#answered(settled, seq) : STALE;
   }
@@ -590,14 +608,14 @@ class Run {
     }
     if (this.#pendingStop !== undefined) return this.#takeStop();
     if (seq !== this.#seq) return STALE;
-    return this.took(plain ? this.#w.succeed(this.#handle, now) : this.#w.succeedWith(this.#handle, value, now));
+    return this.took(this.#apply(() => (plain ? this.#w.succeed(this.#handle, now) : this.#w.succeedWith(this.#handle, value, now))));
   }
 
   #wait(): Promise<number> {
     const ms = this.#w.waitMs(this.#handle);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const woke = new Promise<number>((resolve) => {
-      timer = setTimeout(() => resolve(this.took(this.#w.wake(this.#handle, performance.now()))), delay(ms));
+      timer = setTimeout(() => resolve(this.took(this.#apply(() => this.#w.wake(this.#handle, performance.now())))), delay(ms));
     });
     const code = this.#interruptible(woke, 0);
     return Promise.resolve(code).then((c) => {

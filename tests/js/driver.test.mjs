@@ -213,3 +213,31 @@ test("results of both drivers have the same fields in the same order, message an
   assert.deepEqual({ ...replay, cached: false, traceId: "", requestId: "", elapsedMs: 0 }, { ...first, traceId: "", requestId: "", elapsedMs: 0 });
   assert.equal(replay.cached, true);
 });
+
+test("a listener that aborts the caller's signal as the run's last input ends it: the run keeps its outcome", async () => {
+  // The breaker event of the failure that ends the run reaches the listener inside that input;
+  // the abort it fires must neither replace the outcome nor stop the run the listener began,
+  // which may have taken the ended run's table slot.
+  const runs = {};
+  for (const [name, wrap] of Object.entries(drivers)) {
+    let controller;
+    let other;
+    const o = new ReliableOrchestrator({
+      tools: { a: { provider: "p", execute: async () => { throw status(503); } }, b: { provider: "q", execute: async (r) => ({ output: r }) } },
+      defaultTools: ["a"],
+      reliability: { retryPolicy: { maxAttempts: 1 }, circuitBreakers: { p: { failureThreshold: 1, timeout: 60 } } },
+      onEvent: (e) => {
+        if (e.type === "breaker" && e.to === "open") {
+          other = o.run({ query: "other" }, wrap({ toolName: "b", signal: new AbortController().signal }));
+          controller.abort(new Error("late"));
+        }
+      },
+    });
+    controller = new AbortController();
+    const ended = await o.run({ query: "q" }, wrap({ signal: controller.signal })).then(settled, settled);
+    runs[name] = { ended, other: await other.then(settled, settled) };
+  }
+  assert.deepEqual(runs.ts, runs.rust);
+  assert.equal(runs.ts.ended.error.code, "tool_failed");
+  assert.equal(runs.ts.other.result.output.query, "other");
+});
