@@ -1,8 +1,8 @@
 //! Run results built in JS. A result crossed as one `JSON.parse` of its
 //! fields (then its output set on it), about 1.5 µs on Node 20; the package's
 //! `makeResult` (`js/literals.ts`) builds the same object as a literal from
-//! its fields as arguments. Without it (the bindings used directly) results
-//! still cross as JSON.
+//! its fields as arguments. Until an orchestrator of the package registers it
+//! (the bindings used directly), results cross as JSON: the same object.
 
 use std::cell::RefCell;
 
@@ -55,7 +55,10 @@ pub fn built(result: &RunResult<JsPayload>) -> Option<JsValue> {
     // Cloned out: nothing is borrowed while JS runs.
     let maker: ResultMaker = MAKER.with(|m| m.borrow().clone())?.unchecked_into();
     let usage = &result.usage;
-    #[expect(clippy::cast_precision_loss, reason = "token counts are far below 2^53")]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "exact below 2^53; above, the nearest double, as JSON gives"
+    )]
     let tokens = [usage.prompt_tokens, usage.completion_tokens, usage.total_tokens].map(|t| t as f64);
     maker
         .make(
