@@ -108,7 +108,10 @@ impl JsEvents {
                     kind,
                 )
             };
-            *last = Some((trace.clone(), request.clone()));
+            // Kept anew only when they changed: a run's events mostly have the last ids.
+            if trace_arg.is_some() || held.map(|(_, r)| r) != Some(request) {
+                *last = Some((trace.clone(), request.clone()));
+            }
             (trace_arg, request_arg, kind)
         };
         let sent = emitter.emit(
