@@ -8,6 +8,7 @@
 import type { WasmOrchestrator } from "./generated/reliable_orchestrator.js";
 import { toError } from "./errors.js";
 import { LazyToolContext } from "./context.js";
+import { nativePromise, promiseThen } from "./bridge.js";
 import type { RunResult } from "./types.js";
 
 const HANDLE = (1 << 18) - 1;
@@ -43,28 +44,6 @@ function stopError(name: string, message: string): Error {
 
 function delay(ms: number): number {
   return ms > 0 ? Math.min(Math.ceil(ms), MAX_TIMEOUT_MS) : 0;
-}
-
-const promiseThen = Promise.prototype.then;
-
-/**
- * Whether `value` is an untouched native promise, which `await` adopts without running user
- * code: its own `then` and `constructor` are the built-ins (an own or overridden one could throw,
- * which is a broken promise, not a rejection).
- */
-function nativePromise(value: unknown, then: Function): value is Promise<unknown> {
-  try {
-    return (
-      then === promiseThen &&
-      value instanceof Promise &&
-      Object.getPrototypeOf(value) === Promise.prototype &&
-      !Object.prototype.hasOwnProperty.call(value, "constructor") &&
-      Promise.prototype.constructor === Promise
-    );
-  } catch {
-    // A Proxy's trap threw: adopt it the general way, where a throw is a broken promise.
-    return false;
-  }
 }
 
 /** Whether `value` is plainly `{ output }`: nothing else the machine must read or check. */

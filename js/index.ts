@@ -8,6 +8,7 @@ import { RunStream } from "./stream.js";
 import { abortContext, makeContext } from "./context.js";
 import { eventEmitter, makeResult } from "./literals.js";
 import { Driver } from "./driver.js";
+import { registerBridge } from "./bridge.js";
 import { uuidSource } from "./uuid.js";
 
 /** Request ids for the driver; without `crypto.getRandomValues` every run goes to the Rust driver. */
@@ -41,6 +42,7 @@ export class ReliableOrchestrator<Tools extends ToolSet = ToolSet> {
   /** @throws OrchestratorError with code `invalid_config` and the offending `field`. */
   constructor(config: OrchestratorConfig<Tools>) {
     try {
+      registerBridge();
       this.#inner = new WasmOrchestrator(config, makeContext, abortContext, eventEmitter, makeResult);
     } catch (raw) {
       throw toError(raw);

@@ -192,6 +192,13 @@ pub async fn settled(value: JsValue) -> Result<JsValue, Unsettled> {
         Ok(then) => then,
         Err(_) => return Ok(value),
     };
+    if let Some(pending) = super::promises::adopt(&value, &then) {
+        return match pending.await {
+            (super::promises::FULFILLED, value) => Ok(value),
+            (super::promises::REJECTED, reason) => Err(Unsettled::Rejected(reason)),
+            (_, thrown) => Err(Unsettled::Broken(thrown)),
+        };
+    }
     let broken = std::rc::Rc::new(std::cell::Cell::new(false));
     let flag = std::rc::Rc::clone(&broken);
     let promise = Promise::new(&mut |resolve, reject| {

@@ -42,7 +42,8 @@ impl Clock for JsClock {
     }
 }
 
-/// `setTimeout` through gloo-timers; dropping the future clears the timer.
+/// `setTimeout` through the package's bridge (`promises.rs`), else gloo-timers;
+/// dropping the future clears the timer.
 pub struct JsSleeper;
 
 /// setTimeout fires at once for delays above 2^31-1 ms, so longer ones are clamped.
@@ -55,7 +56,10 @@ impl Sleeper for JsSleeper {
         } else {
             ms.clamp(0.0, MAX_TIMEOUT_MS)
         };
-        Box::pin(gloo_timers::future::TimeoutFuture::new(ms.ceil() as u32))
+        match super::promises::sleep(ms.ceil()) {
+            Some(sleep) => Box::pin(sleep),
+            None => Box::pin(gloo_timers::future::TimeoutFuture::new(ms.ceil() as u32)),
+        }
     }
 }
 

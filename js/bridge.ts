@@ -1,0 +1,72 @@
+// How the async Rust driver awaits promises and timers (src/wasm/promises.rs): a value is
+// adopted and a timer armed here, with plain callbacks that report to the wasm module by
+// number. wasm-bindgen's own way (`JsFuture`, gloo's timer) makes a closure per promise and
+// per timer, each registered with a `FinalizationRegistry`: the largest single cost of a keyed
+// run or a stream chunk.
+import { settlePending, usePromiseBridge } from "./generated/reliable_orchestrator.js";
+
+// How a value settled (src/wasm/promises.rs keeps the same numbers).
+const FULFILLED = 0;
+const REJECTED = 1;
+const BROKEN = 2;
+
+export const promiseThen = Promise.prototype.then;
+
+/**
+ * Whether `value` is an untouched native promise, which `await` adopts without running user
+ * code: its own `then` and `constructor` are the built-ins (an own or overridden one could throw,
+ * which is a broken promise, not a rejection).
+ */
+export function nativePromise(value: unknown, then: Function): value is Promise<unknown> {
+  try {
+    return (
+      then === promiseThen &&
+      value instanceof Promise &&
+      Object.getPrototypeOf(value) === Promise.prototype &&
+      !Object.prototype.hasOwnProperty.call(value, "constructor") &&
+      Promise.prototype.constructor === Promise
+    );
+  } catch {
+    // A Proxy's trap threw: adopt it the general way, where a throw is a broken promise.
+    return false;
+  }
+}
+
+/**
+ * Adopts thenable `value` (its `then` read once by the caller) as the Promise resolve job
+ * does: an untouched native promise directly; any other through a promise of ours whose
+ * executor calls `then`, where a throw is a broken thenable, not a rejection.
+ */
+function adopt(value: unknown, then: Function, id: number): void {
+  if (nativePromise(value, then)) {
+    promiseThen.call(value, (v: unknown) => settlePending(id, FULFILLED, v), (e: unknown) => settlePending(id, REJECTED, e));
+    return;
+  }
+  let broken = false;
+  const adopted = new Promise((resolve, reject) => {
+    try {
+      then.call(value, resolve, reject);
+    } catch (thrown) {
+      broken = true;
+      reject(thrown);
+    }
+  });
+  promiseThen.call(adopted, (v: unknown) => settlePending(id, FULFILLED, v), (e: unknown) => settlePending(id, broken ? BROKEN : REJECTED, e));
+}
+
+function sleep(ms: number, id: number): unknown {
+  return setTimeout(settlePending, ms, id, FULFILLED, undefined);
+}
+
+function clear(timer: unknown): void {
+  clearTimeout(timer as ReturnType<typeof setTimeout>);
+}
+
+let registered = false;
+
+/** @internal Registers the bridge with the wasm module, once per instance. */
+export function registerBridge(): void {
+  if (registered) return;
+  usePromiseBridge(adopt, sleep, clear);
+  registered = true;
+}
