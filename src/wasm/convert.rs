@@ -24,13 +24,13 @@ use crate::orchestrator::{Orchestrator, OrchestratorConfig, RunOptions, RunResul
 
 /// `target[key]` for config: `None` when absent or `null`; a throwing getter
 /// or trap is an error naming `field`.
-fn config_prop(target: &JsValue, key: &str, field: &str) -> Result<Option<JsValue>, OrchestratorError> {
+fn config_prop(target: &JsValue, key: &'static str, field: &str) -> Result<Option<JsValue>, OrchestratorError> {
     let value = guard::get(target, key).map_err(|e| OrchestratorError::config(field, describe(&e)))?;
     Ok(Some(value).filter(|v| !v.is_undefined() && !v.is_null()))
 }
 
 /// `config_prop` under the camelCase name or the seed's snake_case one.
-fn either(target: &JsValue, camel: &str, snake: &str) -> Result<Option<JsValue>, OrchestratorError> {
+fn either(target: &JsValue, camel: &'static str, snake: &'static str) -> Result<Option<JsValue>, OrchestratorError> {
     match config_prop(target, camel, camel)? {
         Some(value) => Ok(Some(value)),
         None => config_prop(target, snake, snake),
@@ -132,7 +132,7 @@ fn tools_of(tools: &JsValue) -> Result<Vec<(String, JsValue)>, OrchestratorError
         .map_err(unreadable)?
         .into_iter()
         .map(|name| {
-            let tool = guard::get(tools, &name)
+            let tool = guard::get_data(tools, &name)
                 .map_err(|e| OrchestratorError::config(format!("tools.{name}"), describe(&e)))?;
             Ok((name, tool))
         })

@@ -18,10 +18,13 @@ use crate::reliability::RetryHint;
 pub use super::guard::prop;
 
 /// Sets `key` on a plain object (cannot fail on one we created). Property
-/// names are interned: decoding the same few names from wasm memory on every
-/// run was a measurable share of `run()`.
-pub fn set(target: &Object, key: &str, value: impl Into<JsValue>) {
-    let _ = Reflect::set(target, &JsValue::from_str(wasm_bindgen::intern(key)), &value.into());
+/// names are made once (`names.rs`): decoding the same few names from wasm
+/// memory on every run was a measurable share of `run()`.
+pub fn set(target: &Object, key: &'static str, value: impl Into<JsValue>) {
+    let value = value.into();
+    super::names::with_name(key, |name| {
+        let _ = Reflect::set(target, name, &value);
+    });
 }
 
 /// Usage as a tool reports it, on an output or a thrown value: `None` when
@@ -49,7 +52,7 @@ pub fn cost_of(target: &JsValue) -> Option<f64> {
 }
 
 /// A header from a `Headers` (its `get`) or a plain object with lowercase keys.
-fn header(headers: &JsValue, name: &str) -> Option<String> {
+fn header(headers: &JsValue, name: &'static str) -> Option<String> {
     if let Ok(Some(get)) = guard::method(headers, "get") {
         return guard::call(&get, headers, &[JsValue::from_str(name)]).ok()?.as_string();
     }

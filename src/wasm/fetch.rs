@@ -5,7 +5,7 @@
 
 use futures::future::LocalBoxFuture;
 use futures::StreamExt;
-use js_sys::{Function, Object};
+use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::errors::set;
@@ -68,7 +68,8 @@ fn start(request: &HttpRequest, signal: Option<&JsValue>) -> Result<JsValue, Htt
     set(&init, "method", request.method.as_str());
     let headers = Object::new();
     for (name, value) in &request.headers {
-        set(&headers, name, value.as_str());
+        // Names from the request, not the crate's own: made per call.
+        let _ = Reflect::set(&headers, &JsValue::from_str(name), &JsValue::from_str(value));
     }
     set(&init, "headers", headers);
     if let Some(body) = &request.body {

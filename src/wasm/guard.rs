@@ -13,6 +13,8 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use super::names::{with_name, with_text};
+
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = Array, js_name = isArray, catch)]
@@ -33,20 +35,20 @@ pub fn is_object_like(value: &JsValue) -> bool {
 }
 
 /// `target[key]`; `undefined` for a primitive target. `key` is one of the
-/// crate's own names (interned: decoded once, kept for the instance's life).
+/// crate's own names (made once as a JS string: `names.rs`).
 ///
 /// # Errors
 /// What a getter or Proxy trap threw.
-pub fn get(target: &JsValue, key: &str) -> Result<JsValue, JsValue> {
+pub fn get(target: &JsValue, key: &'static str) -> Result<JsValue, JsValue> {
     if !is_object_like(target) {
         return Ok(JsValue::UNDEFINED);
     }
-    Reflect::get(target, &JsValue::from_str(wasm_bindgen::intern(key)))
+    with_name(key, |name| Reflect::get(target, name))
 }
 
 /// [`get`] for a key that came from user data (an output's or the options'
-/// own keys): not interned, since the intern cache keeps every string it is
-/// given, and keys without bound would grow it without bound.
+/// own keys): made per read, since a cache of keys without bound would grow
+/// without bound.
 ///
 /// # Errors
 /// What a getter or Proxy trap threw.
@@ -58,8 +60,8 @@ pub fn get_data(target: &JsValue, key: &str) -> Result<JsValue, JsValue> {
 }
 
 /// `target[key]` when it is an own property (inherited ones, `__proto__`
-/// included, do not count); `undefined` otherwise. `key` is interned: it
-/// is a rule path's segment, one of a few the planner reads on every run.
+/// included, do not count); `undefined` otherwise. `key` is a rule path's
+/// segment, one of a few the planner reads on every run: kept as a JS string.
 ///
 /// # Errors
 /// What a getter or Proxy trap threw.
@@ -67,12 +69,13 @@ pub fn get_own(target: &JsValue, key: &str) -> Result<JsValue, JsValue> {
     if !is_object_like(target) {
         return Ok(JsValue::UNDEFINED);
     }
-    let name = JsValue::from_str(wasm_bindgen::intern(key));
-    let descriptor = Reflect::get_own_property_descriptor(target.unchecked_ref::<Object>(), &name)?;
-    if descriptor.is_undefined() {
-        return Ok(JsValue::UNDEFINED);
-    }
-    Reflect::get(target, &name)
+    with_text(key, |name| {
+        let descriptor = Reflect::get_own_property_descriptor(target.unchecked_ref::<Object>(), name)?;
+        if descriptor.is_undefined() {
+            return Ok(JsValue::UNDEFINED);
+        }
+        Reflect::get(target, name)
+    })
 }
 
 /// `target[index]` for an array-like.
@@ -88,7 +91,7 @@ pub fn get_index(target: &JsValue, index: u32) -> Result<JsValue, JsValue> {
 
 /// A property that is present: `None` when absent, `undefined`, `null` or
 /// throwing (for reads where a throw simply means "not given").
-pub fn prop(target: &JsValue, key: &str) -> Option<JsValue> {
+pub fn prop(target: &JsValue, key: &'static str) -> Option<JsValue> {
     get(target, key).ok().filter(|v| !v.is_undefined() && !v.is_null())
 }
 
@@ -163,7 +166,7 @@ pub fn call(f: &Function, this: &JsValue, args: &[JsValue]) -> Result<JsValue, J
 ///
 /// # Errors
 /// What the getter threw.
-pub fn method(target: &JsValue, name: &str) -> Result<Option<Function>, JsValue> {
+pub fn method(target: &JsValue, name: &'static str) -> Result<Option<Function>, JsValue> {
     Ok(get(target, name)?.dyn_into::<Function>().ok())
 }
 

@@ -22,7 +22,7 @@ pub struct JsStore {
 
 /// `store[name]`: `None` when absent (`undefined` or `null`), a function, or
 /// an error naming `store.<name>` (present but not a function, or throwing).
-fn method(store: &JsValue, name: &str) -> Result<Option<Function>, OrchestratorError> {
+fn method(store: &JsValue, name: &'static str) -> Result<Option<Function>, OrchestratorError> {
     let field = || format!("store.{name}");
     let value = guard::get(store, name).map_err(|e| OrchestratorError::config(field(), describe(&e)))?;
     if value.is_undefined() || value.is_null() {
@@ -65,7 +65,7 @@ impl JsStore {
         // Checked for the caller's sake (a misspelt word is a config error); what once-only
         // execution needs from the store is `putIfAbsent` and `compareAndSwap`, not this word.
         check_consistency(store)?;
-        let required = |name: &str| {
+        let required = |name: &'static str| {
             method(store, name)?.ok_or_else(|| OrchestratorError::config(format!("store.{name}"), "must be a function"))
         };
         Ok(Self {

@@ -20,6 +20,7 @@ mod js_stream;
 mod js_tool;
 mod js_validator;
 mod js_value;
+mod names;
 mod promises;
 mod pull;
 mod signal;

@@ -21,7 +21,7 @@ pub struct Pull {
 }
 
 impl Pull {
-    fn of(target: JsValue, pull: &str, stop: &str) -> Result<Option<Self>, JsValue> {
+    fn of(target: JsValue, pull: &'static str, stop: &'static str) -> Result<Option<Self>, JsValue> {
         let Some(pull) = guard::method(&target, pull)? else {
             return Ok(None);
         };

@@ -30,7 +30,7 @@ impl JsSignal {
         if aborted.as_bool().is_none() {
             return Err(bad("it has no boolean `aborted`".into()));
         }
-        let method = |name: &str| {
+        let method = |name: &'static str| {
             guard::method(&value, name)
                 .map_err(|e| bad(describe(&e)))?
                 .ok_or_else(|| bad(format!("it has no `{name}`")))

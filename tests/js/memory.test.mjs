@@ -1,7 +1,8 @@
-// Strings from user data are never interned: wasm-bindgen's intern cache keeps every string
-// it is given for the instance's life, so interning an output's keys (read when a keyed
-// result is recorded) or the options' keys grew wasm memory without bound (14.5 MB over
-// 120,000 runs with keys of their own, before the fix).
+// Strings from user data are never cached: a cache keeps every string it is given for the
+// instance's life, so caching an output's keys (read when a keyed result is recorded) or the
+// options' keys grew wasm memory without bound (14.5 MB over 120,000 runs with keys of their
+// own, when wasm-bindgen's intern cache held them). Only the crate's own names and rule path
+// segments are cached (src/wasm/names.rs, the latter at most 4,096).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ReliableOrchestrator } from "reliable-orchestrator";
