@@ -77,12 +77,18 @@ fn settle<V: Payload>(ctx: &RunContext<V>, outcome: Outcome<V>, lease: Option<St
     }
 }
 
-/// A store operation raced against the run's signal.
+/// A store operation raced against the run's signal, when something can abort it (else
+/// each operation registered a listener with a signal that never fires).
 async fn guarded<V: Payload, T>(
     ctx: &RunContext<V>,
     work: impl Future<Output = Result<T, StoreError>>,
 ) -> Result<T, Stop<V>> {
-    match until_aborted(&ctx.signal, work).await {
+    let raced = if ctx.abortable {
+        until_aborted(&ctx.signal, work).await
+    } else {
+        Ok(work.await)
+    };
+    match raced {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(Stop::Store(error)),
         Err(reason) => Err(Stop::Ended(Led::Stopped {
