@@ -35,23 +35,31 @@ export function nativePromise(value: unknown, then: Function): value is Promise<
 /**
  * Adopts thenable `value` (its `then` read once by the caller) as the Promise resolve job
  * does: an untouched native promise directly; any other through a promise of ours whose
- * executor calls `then`, where a throw is a broken thenable, not a rejection.
+ * executor calls `then`, where a throw is a broken thenable, not a rejection. Never throws:
+ * whatever throws here (a Proxy that passed `nativePromise`, a tampered `Promise`) is reported
+ * as broken, a microtask later, so that nothing is called twice and `settlePending` never runs
+ * inside this call.
  */
 function adopt(value: unknown, then: Function, id: number): void {
-  if (nativePromise(value, then)) {
-    promiseThen.call(value, (v: unknown) => settlePending(id, FULFILLED, v), (e: unknown) => settlePending(id, REJECTED, e));
-    return;
-  }
-  let broken = false;
-  const adopted = new Promise((resolve, reject) => {
-    try {
-      then.call(value, resolve, reject);
-    } catch (thrown) {
-      broken = true;
-      reject(thrown);
+  const fulfilled = (v: unknown) => settlePending(id, FULFILLED, v);
+  try {
+    if (nativePromise(value, then)) {
+      promiseThen.call(value, fulfilled, (e: unknown) => settlePending(id, REJECTED, e));
+      return;
     }
-  });
-  promiseThen.call(adopted, (v: unknown) => settlePending(id, FULFILLED, v), (e: unknown) => settlePending(id, broken ? BROKEN : REJECTED, e));
+    let broken = false;
+    const adopted = new Promise((resolve, reject) => {
+      try {
+        then.call(value, resolve, reject);
+      } catch (thrown) {
+        broken = true;
+        reject(thrown);
+      }
+    });
+    promiseThen.call(adopted, fulfilled, (e: unknown) => settlePending(id, broken ? BROKEN : REJECTED, e));
+  } catch (thrown) {
+    queueMicrotask(() => settlePending(id, BROKEN, thrown));
+  }
 }
 
 function sleep(ms: number, id: number): unknown {

@@ -38,15 +38,28 @@ enum State {
     Waiting(Option<Waker>),
     /// Settled, not yet taken by its future.
     Settled(u32, JsValue),
-    /// Its future was dropped first: freed when the callback runs.
-    Abandoned,
+}
+
+/// An entry and its generation: a callback carries both (`id`), so one that
+/// comes after its future was dropped (a promise settling late, a timer that
+/// another workerd request could not clear) finds another generation and is
+/// ignored. Entries are freed as soon as their future is done or dropped.
+#[derive(Default)]
+struct Entry {
+    generation: u32,
+    state: State,
 }
 
 #[derive(Default)]
 struct Table {
-    entries: Vec<State>,
+    entries: Vec<Entry>,
     free: Vec<u32>,
 }
+
+/// Ids are `index + generation * 2^24` (exact in an f64): 16M pending at once.
+const INDEX_SPAN: f64 = 16_777_216.0;
+const MAX_INDEX: usize = 1 << 24;
+const GENERATIONS: u32 = 1 << 28;
 
 thread_local! {
     static BRIDGE: RefCell<Option<Bridge>> = const { RefCell::new(None) };
@@ -63,62 +76,70 @@ pub fn use_bridge(adopt: Function, sleep: Function, clear: Function) {
 
 /// Input from the bridge: pending value `id` settled `how` with `value`.
 #[wasm_bindgen(js_name = settlePending)]
-pub fn settle_pending(id: u32, how: u32, value: JsValue) {
+pub fn settle_pending(id: f64, how: u32, value: JsValue) {
+    let (index, generation) = split(id);
     let waker = PENDING.with(|p| {
         let mut table = p.borrow_mut();
-        let entry = table.entries.get_mut(id as usize)?;
-        match std::mem::take(entry) {
-            State::Waiting(waker) => {
-                *entry = State::Settled(how, value);
-                waker
-            }
-            State::Abandoned => {
-                table.free.push(id);
-                None
-            }
-            // Settled twice (never, by the bridge): the first stands.
-            other => {
-                *entry = other;
-                None
-            }
+        let entry = table.entries.get_mut(index)?;
+        if entry.generation != generation || !matches!(entry.state, State::Waiting(_)) {
+            // A callback of a future already done or dropped: nothing waits for it.
+            return None;
+        }
+        match std::mem::replace(&mut entry.state, State::Settled(how, value)) {
+            State::Waiting(waker) => waker,
+            _ => None,
         }
     });
-    // Woken with nothing borrowed: the executor may poll at once.
+    // Woken (and the waker dropped) with nothing borrowed: the executor may poll at once.
     if let Some(waker) = waker {
         waker.wake();
     }
 }
 
-fn allocate() -> u32 {
+fn split(id: f64) -> (usize, u32) {
+    if !(id >= 0.0 && id < INDEX_SPAN * f64::from(GENERATIONS)) {
+        return (usize::MAX, 0);
+    }
+    let generation = (id / INDEX_SPAN).floor();
+    let index = id - generation * INDEX_SPAN;
+    (index as usize, generation as u32)
+}
+
+/// A new waiting entry: its index and its id; `None` when 2^24 wait already.
+fn allocate() -> Option<(u32, f64)> {
     PENDING.with(|p| {
         let mut table = p.borrow_mut();
-        let id = match table.free.pop() {
-            Some(id) => id,
-            None => {
-                table.entries.push(State::Free);
-                u32::try_from(table.entries.len() - 1).unwrap_or(u32::MAX)
+        let index = match table.free.pop() {
+            Some(index) => index,
+            None if table.entries.len() < MAX_INDEX => {
+                table.entries.push(Entry::default());
+                u32::try_from(table.entries.len() - 1).ok()?
             }
+            None => return None,
         };
-        if let Some(entry) = table.entries.get_mut(id as usize) {
-            *entry = State::Waiting(None);
-        }
-        id
+        let entry = table.entries.get_mut(index as usize)?;
+        entry.state = State::Waiting(None);
+        Some((index, f64::from(index) + f64::from(entry.generation) * INDEX_SPAN))
     })
 }
 
-fn release(id: u32) {
+/// Frees entry `index` for another generation; what it held is dropped by the caller.
+fn release(index: u32) -> State {
     PENDING.with(|p| {
         let mut table = p.borrow_mut();
-        if let Some(entry) = table.entries.get_mut(id as usize) {
-            *entry = State::Free;
-            table.free.push(id);
-        }
-    });
+        let Some(entry) = table.entries.get_mut(index as usize) else {
+            return State::Free;
+        };
+        entry.generation = (entry.generation + 1) % GENERATIONS;
+        let held = std::mem::take(&mut entry.state);
+        table.free.push(index);
+        held
+    })
 }
 
 /// A value the bridge settles: `(how, value)`.
 pub struct Pending {
-    id: u32,
+    index: u32,
     done: bool,
 }
 
@@ -126,54 +147,34 @@ impl Future for Pending {
     type Output = (u32, JsValue);
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let id = self.id;
-        let ready = PENDING.with(|p| {
+        let index = self.index;
+        let (settled, replaced) = PENDING.with(|p| {
             let mut table = p.borrow_mut();
-            let entry = table.entries.get_mut(id as usize)?;
-            match std::mem::take(entry) {
-                State::Settled(how, value) => {
-                    table.free.push(id);
-                    Some((how, value))
-                }
-                State::Waiting(_) => {
-                    *entry = State::Waiting(Some(cx.waker().clone()));
-                    None
-                }
-                other => {
-                    *entry = other;
-                    None
-                }
+            match table.entries.get_mut(index as usize).map(|e| &mut e.state) {
+                Some(State::Settled(..)) => (true, None),
+                Some(State::Waiting(waker)) => (false, waker.replace(cx.waker().clone())),
+                _ => (false, None),
             }
         });
-        match ready {
-            Some(settled) => {
-                self.done = true;
-                Poll::Ready(settled)
-            }
-            None => Poll::Pending,
+        // A replaced waker is dropped with nothing borrowed.
+        drop(replaced);
+        if !settled {
+            return Poll::Pending;
+        }
+        self.done = true;
+        match release(index) {
+            State::Settled(how, value) => Poll::Ready((how, value)),
+            _ => Poll::Pending,
         }
     }
 }
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        if self.done {
-            return;
+        if !self.done {
+            // A late callback finds the next generation and is ignored.
+            drop(release(self.index));
         }
-        PENDING.with(|p| {
-            let mut table = p.borrow_mut();
-            let Some(entry) = table.entries.get_mut(self.id as usize) else {
-                return;
-            };
-            match entry {
-                State::Waiting(_) => *entry = State::Abandoned,
-                State::Settled(..) => {
-                    *entry = State::Free;
-                    table.free.push(self.id);
-                }
-                _ => {}
-            }
-        });
     }
 }
 
@@ -182,14 +183,12 @@ impl Drop for Pending {
 pub fn adopt(value: &JsValue, then: &Function) -> Option<Pending> {
     // Cloned out: nothing is borrowed while JS runs.
     let adopt = BRIDGE.with(|b| b.borrow().as_ref().map(|b| b.adopt.clone()))?;
-    let id = allocate();
-    match adopt.call3(&JsValue::UNDEFINED, value, then, &JsValue::from(id)) {
-        Ok(_) => Some(Pending { id, done: false }),
-        Err(_) => {
-            release(id);
-            None
-        }
-    }
+    let (index, id) = allocate()?;
+    let pending = Pending { index, done: false };
+    // `adopt` never throws (it reports a throw as a broken thenable); if the engine does,
+    // no callback was attached and the general path adopts the value.
+    adopt.call3(&JsValue::UNDEFINED, value, then, &JsValue::from(id)).ok()?;
+    Some(pending)
 }
 
 /// A timer armed through the bridge; dropping it clears the timer.
@@ -209,29 +208,21 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if self.pending.done {
-            return;
+        if !self.pending.done {
+            // If it fires all the same (workerd clears only the current request's timers),
+            // its callback finds another generation.
+            let _ = self.clear.call1(&JsValue::UNDEFINED, &self.timer);
         }
-        let _ = self.clear.call1(&JsValue::UNDEFINED, &self.timer);
-        // Cleared, it never fires: its entry is free now.
-        self.pending.done = true;
-        release(self.pending.id);
     }
 }
 
 /// Sleeps `ms` (a whole number, in range) through the bridge; `None` without one.
 pub fn sleep(ms: f64) -> Option<Sleep> {
     let (sleep, clear) = BRIDGE.with(|b| b.borrow().as_ref().map(|b| (b.sleep.clone(), b.clear.clone())))?;
-    let id = allocate();
-    match sleep.call2(&JsValue::UNDEFINED, &JsValue::from(ms), &JsValue::from(id)) {
-        Ok(timer) => Some(Sleep {
-            pending: Pending { id, done: false },
-            timer,
-            clear,
-        }),
-        Err(_) => {
-            release(id);
-            None
-        }
-    }
+    let (index, id) = allocate()?;
+    let pending = Pending { index, done: false };
+    let timer = sleep
+        .call2(&JsValue::UNDEFINED, &JsValue::from(ms), &JsValue::from(id))
+        .ok()?;
+    Some(Sleep { pending, timer, clear })
 }
