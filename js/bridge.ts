@@ -62,6 +62,31 @@ function adopt(value: unknown, then: Function, id: number): void {
   }
 }
 
+/**
+ * What `value` settles to, as the bindings adopt it (src/wasm/guard.rs): a non-thenable as it
+ * is; an untouched native promise awaited as it is; any other thenable through a promise of
+ * ours whose executor calls its `then` (read once). A `then` that throws, on read or on call,
+ * rejects.
+ */
+export function settled(value: unknown): unknown {
+  if ((typeof value !== "object" || value === null) && typeof value !== "function") return value;
+  let then: unknown;
+  try {
+    then = (value as { then?: unknown }).then;
+  } catch (thrown) {
+    return Promise.reject(thrown);
+  }
+  if (typeof then !== "function") return value;
+  if (nativePromise(value, then)) return value;
+  return new Promise((resolve, reject) => {
+    try {
+      then.call(value, resolve, reject);
+    } catch (thrown) {
+      reject(thrown);
+    }
+  });
+}
+
 function sleep(ms: number, id: number): unknown {
   return setTimeout(settlePending, ms, id, FULFILLED, undefined);
 }

@@ -8,7 +8,7 @@
 import type { WasmOrchestrator } from "./generated/reliable_orchestrator.js";
 import { toError } from "./errors.js";
 import { LazyToolContext } from "./context.js";
-import { nativePromise, promiseThen } from "./bridge.js";
+import { nativePromise, promiseThen, settled } from "./bridge.js";
 import type { RunResult } from "./types.js";
 
 const HANDLE = (1 << 18) - 1;
@@ -183,6 +183,8 @@ export class Driver {
   /** The rules read only `query`: `begin` is given its string, not the request. */
   readonly #byQuery: boolean;
   readonly #uuid: () => string;
+  /** Keyed runs' records are read here (the store is a JS one). */
+  readonly #readsKeys: boolean;
 
   constructor(w: WasmOrchestrator, uuid: () => string) {
     this.#w = w;
@@ -191,6 +193,7 @@ export class Driver {
     this.#byDefault = w.plansByDefault();
     this.#byQuery = w.plansByQuery();
     this.#uuid = uuid;
+    this.#readsKeys = w.readsKeys();
   }
 
   /** Runs `request` here, or answers `undefined` for the Rust driver. */
@@ -210,6 +213,10 @@ export class Driver {
       if (this.#byDefault) packed = w.beginDefault(started);
       else if (typeof planned === "string" && this.#byQuery) packed = w.beginQuery(planned, started, rid);
       else packed = w.begin(planned, undefined, started, rid);
+    } else if (idOptions !== undefined && idOptions[2] !== undefined && idOptions[3] === undefined && this.#readsKeys) {
+      // Ids and a key only: the record is read here; a hit never reaches the Rust driver.
+      const handle = w.beginKeyed(request, options, idOptions[0], idOptions[1], idOptions[2], started, idOptions[0] ?? this.#uuid());
+      return handle === 0 ? undefined : (this.#keyed(handle, request, options) as Promise<RunResult<O>>);
     } else if (idOptions !== undefined) {
       // Ids, a key and a signal only: read here, checked by `beginIds` as `begin` checks them.
       const own = idOptions[0] === undefined ? this.#uuid() : undefined;
@@ -232,6 +239,31 @@ export class Driver {
       if (begun & HAS_DEADLINE && (code & 7) <= WAIT) run.armDeadline();
     }
     return run.drive(code) as Promise<RunResult<O>>;
+  }
+
+  /**
+   * A keyed run `beginKeyed` planned: its record read from the store (`get` called by the
+   * bindings, its answer awaited here), a hit replayed by the bindings, anything else run by
+   * the Rust driver with that read.
+   */
+  async #keyed(handle: number, request: unknown, options: unknown): Promise<RunResult> {
+    const w = this.#w;
+    let failed = false;
+    let value: unknown;
+    try {
+      value = await settled(w.keyedGet(handle));
+    } catch (thrown) {
+      failed = true;
+      value = thrown;
+    }
+    const hit = w.keyedRead(handle, failed, value) as RunResult | undefined;
+    if (hit !== undefined) return hit;
+    return w.run(request, options).then(
+      (result) => result as RunResult,
+      (raw) => {
+        throw toError(raw);
+      },
+    );
   }
 }
 

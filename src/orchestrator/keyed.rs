@@ -18,6 +18,7 @@ use crate::model::error::{ConflictReason, OrchestratorError};
 use crate::model::event::{EventKind, IdempotencyOutcome};
 use crate::model::payload::Payload;
 use crate::planning::PlanEntry;
+use crate::platform::StoreError;
 use crate::reliability::idempotency::{fingerprint, follow_by_polling, store_key, Flight, Found, Joined, StoredResult};
 use crate::reliability::timeout::until_aborted;
 
@@ -51,36 +52,69 @@ pub(super) struct Keyed {
     pub fingerprint: String,
 }
 
-/// Runs `candidates` once per `key`.
+impl Keyed {
+    /// `request` under `key`, planned as `candidates`.
+    pub(super) fn of<V: Payload>(
+        request: &V,
+        candidates: &[PlanEntry],
+        key: String,
+    ) -> Result<Self, OrchestratorError> {
+        // The fingerprint names the tool the rules chose before breakers are
+        // considered, so a breaker changing state never turns a replay into a conflict.
+        let intended = candidates.first().ok_or(OrchestratorError::NoTool)?;
+        let request_json = request
+            .to_json()
+            .map_err(|m| OrchestratorError::request("request", m))?;
+        Ok(Self {
+            fingerprint: fingerprint(&request_json, &intended.tool_name, &intended.options),
+            skey: store_key(&key),
+            key,
+        })
+    }
+}
+
+/// The record read another driver made for a keyed run (see `prefetch.rs`):
+/// good for its first read if no execution started here since.
+pub(super) struct FirstRead {
+    pub keyed: Keyed,
+    /// [`crate::reliability::idempotency::SingleFlight::started`] before the read.
+    pub generation: u64,
+    pub stored: Result<Option<String>, StoreError>,
+}
+
+/// Runs `candidates` once per `key`; `first` is the record read another
+/// driver made for it (its key's fingerprint and store key with it).
 pub(super) async fn run_keyed<V: Payload>(
     ctx: Rc<RunContext<V>>,
     request: V,
     candidates: Vec<PlanEntry>,
     key: String,
+    first: Option<FirstRead>,
 ) -> Outcome<V> {
-    // The fingerprint names the tool the rules chose before breakers are
-    // considered, so a breaker changing state never turns a replay into a conflict.
-    let intended = candidates
-        .first()
-        .ok_or_else(|| Failure::from(OrchestratorError::NoTool))?;
-    let request_json = request
-        .to_json()
-        .map_err(|m| Failure::from(OrchestratorError::request("request", m)))?;
-    let keyed = Keyed {
-        fingerprint: fingerprint(&request_json, &intended.tool_name, &intended.options),
-        skey: store_key(&key),
-        key,
+    let (keyed, mut first) = match first {
+        Some(FirstRead {
+            keyed,
+            generation,
+            stored,
+        }) => (keyed, Some((generation, stored))),
+        None => (Keyed::of(&request, &candidates, key).map_err(Failure::from)?, None),
     };
     let inner = Rc::clone(&ctx.inner);
     let conflict_detection = inner.reliability.conflict_detection;
     // A lease left behind by a leader of this isolate that stopped on its own account.
     let mut inherited: Option<String> = None;
     loop {
+        // A read made before another execution started here may be stale: that one may
+        // have written the key since. Taken before joining (leading starts one).
+        let stored = first
+            .take()
+            .filter(|(generation, _)| *generation == inner.flights.started())
+            .map(|(_, stored)| stored);
         let start = {
             let (ctx, request, candidates, keyed) =
                 (Rc::clone(&ctx), request.clone(), candidates.clone(), keyed.clone());
             let inherited = inherited.take();
-            move || lead(ctx, request, candidates, keyed, inherited).boxed_local()
+            move || lead(ctx, request, candidates, keyed, inherited, stored).boxed_local()
         };
         match inner
             .flights

@@ -37,15 +37,17 @@ enum Stop<V> {
 }
 
 /// The leader: read, claim, execute, record. `inherited` is a lease a
-/// stopped leader of this isolate left in the store, which this run may replace.
+/// stopped leader of this isolate left in the store, which this run may
+/// replace; `stored`, the record's first read when another driver made it.
 pub(super) async fn lead<V: Payload>(
     ctx: Rc<RunContext<V>>,
     request: V,
     candidates: Vec<PlanEntry>,
     keyed: Keyed,
     inherited: Option<String>,
+    stored: Option<Result<Option<String>, StoreError>>,
 ) -> Led<V> {
-    match claim_key(&ctx, &keyed, inherited.as_deref()).await {
+    match claim_key(&ctx, &keyed, inherited.as_deref(), stored).await {
         Ok(lease) => {
             ctx.emit(|| idempotency_event(IdempotencyOutcome::Miss, &keyed.key));
             let outcome = execute(&ctx, &request, candidates).await;
@@ -100,7 +102,12 @@ async fn guarded<V: Payload, T>(
 
 /// Claims the key (the decisions are [`KeyClaim`]'s): reads the record,
 /// then replays or refuses it, or writes a lease. Returns the lease written.
-async fn claim_key<V: Payload>(ctx: &RunContext<V>, keyed: &Keyed, inherited: Option<&str>) -> Result<String, Stop<V>> {
+async fn claim_key<V: Payload>(
+    ctx: &RunContext<V>,
+    keyed: &Keyed,
+    inherited: Option<&str>,
+    mut first: Option<Result<Option<String>, StoreError>>,
+) -> Result<String, Stop<V>> {
     let store = &*ctx.inner.store;
     let caps = StoreCaps {
         put_if_absent: store.atomic_put_if_absent(),
@@ -117,7 +124,10 @@ async fn claim_key<V: Payload>(ctx: &RunContext<V>, keyed: &Keyed, inherited: Op
     loop {
         next = match next {
             Claim::Read => {
-                let stored = guarded(ctx, store.get(&keyed.skey)).await?;
+                let stored = match first.take() {
+                    Some(read) => read.map_err(Stop::Store)?,
+                    None => guarded(ctx, store.get(&keyed.skey)).await?,
+                };
                 claim.read(stored, ctx.inner.platform.clock.wall_ms(), lease_ms(ctx))
             }
             Claim::Write(write) => claim.claimed(guarded(ctx, perform(store, &keyed.skey, write)).await?),

@@ -10,6 +10,7 @@ mod context;
 mod driven;
 mod keyed;
 mod lead;
+mod prefetch;
 mod result;
 mod state;
 mod streaming;
@@ -25,6 +26,7 @@ use serde_json::{Map, Value};
 pub use config::{OrchestratorConfig, ReliabilityConfig, RunOptions, StoreFailurePolicy};
 use context::RunContext;
 pub use driven::{Begun, PlanCache};
+pub use prefetch::{Answered, KeyRead, Prefetched};
 pub use result::RunResult;
 pub(crate) use result::{Done, Failure, Outcome};
 
@@ -214,10 +216,15 @@ impl<V: Payload> Orchestrator<V> {
         options: RunOptions<V>,
     ) -> impl Future<Output = Result<RunResult<V>, RunError<V>>> + 'static {
         let this = self.clone();
-        async move { this.run_owned(request, options).await }
+        async move { this.run_owned(request, options, None).await }
     }
 
-    async fn run_owned(&self, request: V, options: RunOptions<V>) -> Result<RunResult<V>, RunError<V>> {
+    async fn run_owned(
+        &self,
+        request: V,
+        options: RunOptions<V>,
+        prefetched: Option<prefetch::Prefetched>,
+    ) -> Result<RunResult<V>, RunError<V>> {
         let inner = Rc::clone(&self.inner);
         let clock = Rc::clone(&inner.platform.clock);
         let started = clock.now_ms();
@@ -235,7 +242,7 @@ impl<V: Payload> Orchestrator<V> {
                 output: None,
             });
         }
-        let outcome = self.run_with_ids(request, options, &ids, started).await;
+        let outcome = self.run_with_ids(request, options, &ids, started, prefetched).await;
         let elapsed_ms = clock.now_ms() - started;
         match outcome {
             Ok(done) => Ok(RunResult {
@@ -260,7 +267,14 @@ impl<V: Payload> Orchestrator<V> {
         }
     }
 
-    async fn run_with_ids(&self, request: V, options: RunOptions<V>, ids: &TraceIds, started: f64) -> Outcome<V> {
+    async fn run_with_ids(
+        &self,
+        request: V,
+        options: RunOptions<V>,
+        ids: &TraceIds,
+        started: f64,
+        prefetched: Option<prefetch::Prefetched>,
+    ) -> Outcome<V> {
         let inner = Rc::clone(&self.inner);
         let key = match options.idempotency_key.clone() {
             Some(key) if inner.reliability.idempotency_enabled => {
@@ -269,7 +283,10 @@ impl<V: Payload> Orchestrator<V> {
             }
             _ => None,
         };
-        let candidates = self.candidates(&request, options.tool_name.as_deref(), options.tool_options.as_ref())?;
+        let (candidates, first) = match prefetched {
+            Some(prefetched) => (prefetched.candidates, Some(prefetched.first)),
+            None => (self.run_candidates(&request, &options)?, None),
+        };
         let budget = options.budget.unwrap_or_default();
         let limits = driven::limits_of(inner.reliability.attempt_timeout_ms, &options, &budget, started);
         let abortable = options.signal.is_some() || limits.deadline.is_some() || options.chunks.is_some();
@@ -299,7 +316,7 @@ impl<V: Payload> Orchestrator<V> {
         }
         let body = async {
             match key {
-                Some(key) => keyed::run_keyed(Rc::clone(&ctx), request, candidates, key).await,
+                Some(key) => keyed::run_keyed(Rc::clone(&ctx), request, candidates, key, first).await,
                 None => attempts::execute(&ctx, &request, candidates).await,
             }
         };

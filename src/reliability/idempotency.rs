@@ -210,6 +210,9 @@ pub type Flight<T> = Shared<LocalBoxFuture<'static, T>>;
 /// Runs with the same key in one isolate share one execution.
 pub struct SingleFlight<T: Clone> {
     flights: RefCell<HashMap<String, (String, Flight<T>)>>,
+    /// Executions started so far: a record read made before another started
+    /// may be stale (that execution may have written the key since).
+    started: std::cell::Cell<u64>,
 }
 
 /// How a run takes part in a key's execution.
@@ -227,7 +230,18 @@ impl<T: Clone + 'static> SingleFlight<T> {
     pub fn new() -> Rc<Self> {
         Rc::new(Self {
             flights: RefCell::new(HashMap::new()),
+            started: std::cell::Cell::new(0),
         })
+    }
+
+    /// How many executions have started (see [`Self::join`]).
+    pub fn started(&self) -> u64 {
+        self.started.get()
+    }
+
+    /// Whether an execution under `key` is under way.
+    pub fn is_running(&self, key: &str) -> bool {
+        self.flights.borrow().contains_key(key)
     }
 
     /// Executions under way.
@@ -259,6 +273,7 @@ impl<T: Clone + 'static> SingleFlight<T> {
             flights: Rc::downgrade(self),
             key: key.to_owned(),
         };
+        self.started.set(self.started.get() + 1);
         let work = start();
         let flight = async move {
             let value = work.await;

@@ -82,11 +82,14 @@ const CONFIG_KEYS: &[&str] = &[
 /// The JS tools by name, for the TypeScript driver: each one's `this` and `execute`.
 pub type HostTools = std::collections::HashMap<String, (JsValue, Function)>;
 
+/// An orchestrator read from config, its JS tools, and its store when it is a JS one.
+pub type Built = (Orchestrator<JsPayload>, HostTools, Option<Rc<JsStore>>);
+
 /// Builds an orchestrator from the JS config object.
 ///
 /// # Errors
 /// `invalid_config` naming the field.
-pub fn orchestrator_from_js(config: &JsValue) -> Result<(Orchestrator<JsPayload>, HostTools), OrchestratorError> {
+pub fn orchestrator_from_js(config: &JsValue) -> Result<Built, OrchestratorError> {
     let unreadable = |e: JsValue| OrchestratorError::config("config", describe(&e));
     if !config.is_object() || guard::is_array(config).map_err(unreadable)? {
         return Err(OrchestratorError::config("config", "must be an object"));
@@ -110,8 +113,12 @@ pub fn orchestrator_from_js(config: &JsValue) -> Result<(Orchestrator<JsPayload>
             builder = builder.tool(name, tool);
         }
     }
-    if let Some(store) = config_prop(config, "store", "store")? {
-        builder = builder.store(Rc::new(JsStore::from_js(&store)?));
+    let store = match config_prop(config, "store", "store")? {
+        Some(store) => Some(Rc::new(JsStore::from_js(&store)?)),
+        None => None,
+    };
+    if let Some(store) = &store {
+        builder = builder.store(Rc::clone(store) as Rc<dyn crate::platform::KvStore>);
     }
     if let Some(listener) = either(config, "onEvent", "on_event")? {
         let listener = listener
@@ -119,7 +126,7 @@ pub fn orchestrator_from_js(config: &JsValue) -> Result<(Orchestrator<JsPayload>
             .map_err(|_| OrchestratorError::config("onEvent", "must be a function"))?;
         builder = builder.events(Rc::new(JsEvents::new(listener)));
     }
-    Ok((builder.build()?, host_tools))
+    Ok((builder.build()?, host_tools, store))
 }
 
 /// The `tools` object's entries, read through guarded access.

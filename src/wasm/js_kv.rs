@@ -84,13 +84,41 @@ impl JsStore {
         f: &Function,
         args: &[JsValue],
     ) -> LocalBoxFuture<'static, Result<JsValue, StoreError>> {
-        let fail = move |e: JsValue| StoreError {
-            operation,
-            message: describe(&e),
-        };
+        let fail = move |e: JsValue| failure(operation, &e);
         let called = guard::call(f, &self.this, args).map_err(fail);
         Box::pin(async move { settled_or_thrown(called?).await.map_err(fail) })
     }
+
+    /// Calls `get(key)` for a driver that awaits the answer itself (then
+    /// [`get_answer`] reads it): what it returned, or what it threw.
+    ///
+    /// # Errors
+    /// What `get` threw.
+    pub fn call_get(&self, key: &str) -> Result<JsValue, JsValue> {
+        guard::call(&self.get, &self.this, &[JsValue::from_str(key)])
+    }
+}
+
+/// A store operation that threw or rejected with `thrown`.
+pub fn failure(operation: &'static str, thrown: &JsValue) -> StoreError {
+    StoreError {
+        operation,
+        message: describe(thrown),
+    }
+}
+
+/// What `get` settled to, as a record: a string, or nothing.
+///
+/// # Errors
+/// Any other value.
+pub fn get_answer(value: &JsValue) -> Result<Option<String>, StoreError> {
+    if value.is_null() || value.is_undefined() {
+        return Ok(None);
+    }
+    value.as_string().map(Some).ok_or(StoreError {
+        operation: "get",
+        message: "store.get must return a string or null".into(),
+    })
 }
 
 /// Only a boolean is an answer: reading `undefined`, `1` or `{ inserted: true }` as
@@ -111,16 +139,7 @@ fn ttl_options(ttl_ms: f64) -> JsValue {
 impl KvStore for JsStore {
     fn get<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<Option<String>, StoreError>> {
         let call = self.call("get", &self.get, &[JsValue::from_str(key)]);
-        Box::pin(async move {
-            let value = call.await?;
-            if value.is_null() || value.is_undefined() {
-                return Ok(None);
-            }
-            value.as_string().map(Some).ok_or(StoreError {
-                operation: "get",
-                message: "store.get must return a string or null".into(),
-            })
-        })
+        Box::pin(async move { get_answer(&call.await?) })
     }
 
     fn put<'a>(&'a self, key: &'a str, value: String, ttl_ms: f64) -> LocalBoxFuture<'a, Result<(), StoreError>> {

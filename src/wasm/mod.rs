@@ -25,6 +25,7 @@ mod promises;
 mod pull;
 mod signal;
 
+use futures::FutureExt;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
@@ -77,8 +78,8 @@ impl WasmOrchestrator {
             js_results::use_result_maker(maker);
         }
         convert::orchestrator_from_js(&config)
-            .map(|(inner, tools)| {
-                let driven = driver::Driven::new(&inner, tools);
+            .map(|(inner, tools, store)| {
+                let driven = driver::Driven::new(&inner, tools, store);
                 WasmOrchestrator {
                     plans: driver::Plans::of(&driven),
                     driven: std::cell::RefCell::new(driven),
@@ -111,10 +112,11 @@ impl WasmOrchestrator {
     fn spawn(&self, request: JsValue, options: JsValue, on_chunk: Option<js_sys::Function>) -> js_sys::Promise {
         let orchestrator = self.inner.clone();
         // A run the TypeScript driver handed over: `begin` has read its options already.
-        let handed = match &on_chunk {
-            None => self.driven.borrow_mut().take_handed(&options),
-            Some(_) => None,
+        let (handed, prefetched) = match &on_chunk {
+            None => self.driven.borrow_mut().take_handed(&options).unzip(),
+            Some(_) => (None, None),
         };
+        let prefetched = prefetched.flatten();
         wasm_bindgen_futures::future_to_promise(async move {
             let parsed = handed.unwrap_or_else(|| convert::run_options_from_js(&options));
             let (mut options, js_signal) = match parsed {
@@ -130,7 +132,13 @@ impl WasmOrchestrator {
                 .and_then(|(target, signal)| SignalBridge::new(target, &signal));
             options.signal = signal;
             options.chunks = on_chunk.map(|f| std::rc::Rc::new(JsChunks(f)) as std::rc::Rc<dyn ChunkSink>);
-            match orchestrator.run(JsPayload(request), options).await {
+            let run = match prefetched {
+                Some(prefetched) => orchestrator
+                    .run_prefetched(JsPayload(request), options, prefetched)
+                    .boxed_local(),
+                None => orchestrator.run(JsPayload(request), options).boxed_local(),
+            };
+            match run.await {
                 Ok(result) => Ok(convert::result_to_js(result)),
                 Err(error) => Err(errors::run_error_to_js(error, js_signal.map(|s| s.reason()))),
             }

@@ -42,7 +42,7 @@ impl WasmOrchestrator {
 
 /// Run options of ids, a key and a signal, as the driver read them, checked
 /// as [`super::super::convert::run_options_from_js`] checks them.
-fn id_options(
+pub(super) fn id_options(
     request_id: Option<String>,
     trace_id: Option<String>,
     idempotency_key: Option<String>,

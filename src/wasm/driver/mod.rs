@@ -13,6 +13,7 @@ use wasm_bindgen::JsValue;
 
 mod exchange;
 mod ids;
+mod keyed;
 mod reads;
 mod table;
 

@@ -5,10 +5,11 @@
 use wasm_bindgen::JsValue;
 
 use super::super::convert::HostTools;
+use super::super::js_kv::JsStore;
 use super::super::js_value::JsPayload;
 use super::super::signal::JsSignal;
 use crate::model::error::OrchestratorError;
-use crate::orchestrator::{Orchestrator, PlanCache, RunOptions};
+use crate::orchestrator::{Orchestrator, PlanCache, Prefetched, RunOptions};
 use crate::planning::PlanEntry;
 use crate::platform::{ReadAnswer, Tool, Usage};
 use crate::run::{Call, RunMachine};
@@ -98,6 +99,10 @@ pub struct Driven {
     /// the object they came from: `run` right after takes them instead of
     /// reading the object again.
     pub handed: Option<Handed>,
+    /// The store, when it is a JS one: the driver reads keyed runs' records (`keyed.rs`).
+    pub store: Option<std::rc::Rc<JsStore>>,
+    /// Keyed runs whose record the driver is reading.
+    pub reads: super::keyed::Reads,
 }
 
 /// What planning a driven run reads, apart from the table: planning runs
@@ -131,11 +136,17 @@ pub type Parsed = Result<(RunOptions<JsPayload>, Option<JsSignal>), Orchestrator
 pub struct Handed {
     pub raw: JsValue,
     pub parsed: Parsed,
+    /// A keyed run's plan and record read (`keyed.rs`).
+    pub prefetched: Option<Prefetched>,
 }
 
 impl Driven {
     /// The table for `orchestrator`, whose JS tools are `host`.
-    pub fn new(orchestrator: &Orchestrator<JsPayload>, mut host: HostTools) -> Self {
+    pub fn new(
+        orchestrator: &Orchestrator<JsPayload>,
+        mut host: HostTools,
+        store: Option<std::rc::Rc<JsStore>>,
+    ) -> Self {
         let tools = orchestrator
             .tool_names()
             .into_iter()
@@ -149,6 +160,7 @@ impl Driven {
             .collect();
         Self {
             tools,
+            store,
             ..Self::default()
         }
     }
@@ -172,13 +184,15 @@ impl Driven {
         self.handed = Some(Handed {
             raw: raw.clone(),
             parsed,
+            prefetched: None,
         });
     }
 
-    /// The options `begin` read from `raw`, if it was the last object it handed over.
-    pub fn take_handed(&mut self, raw: &JsValue) -> Option<Parsed> {
+    /// The options `begin` read from `raw` (and a keyed run's plan and read),
+    /// if it was the last object it handed over.
+    pub fn take_handed(&mut self, raw: &JsValue) -> Option<(Parsed, Option<Prefetched>)> {
         let handed = self.handed.take()?;
-        js_sys::Object::is(&handed.raw, raw).then_some(handed.parsed)
+        js_sys::Object::is(&handed.raw, raw).then_some((handed.parsed, handed.prefetched))
     }
 
     pub fn insert(&mut self, mut slot: Slot) -> Option<u32> {
